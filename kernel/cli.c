@@ -1,0 +1,566 @@
+/* Command-line flags with Go's flag package semantics, as nats-server
+ * 2.9.10 reads them (its ConfigureOptions), and --signal.
+ *
+ * Flags that configure the server become `server:` keys of an overlay
+ * tree (file "<flags>", line = the flag's argv index) merged over the
+ * files; nats-server flags for features Tern lacks fail with a message. */
+#include "cli.h"
+
+#include <ctype.h>
+#include <dirent.h>
+#include <errno.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/types.h>
+#include <unistd.h>
+
+#define FLAGS_FILE "<flags>"
+#define PROCESS_NAME "ternd"
+
+typedef enum flag_kind { F_BOOL, F_INT, F_STRING } flag_kind;
+
+typedef enum flag_action {
+    A_CONFIG, A_CHECK, A_VERSION, A_HELP, A_SIGNAL,
+    A_HOST, A_PORT, A_NAME, A_PID, A_LOG, A_PORTS_DIR, A_WORKERS, A_MODULES_DIR,
+    A_DEBUG, A_TRACE, A_DEBUG_TRACE, A_LOGTIME,
+    A_REFUSE,
+} flag_action;
+
+#define R_AUTH    "authentication is not supported by this build yet"
+#define R_TLS     "TLS is not supported by this build yet"
+#define R_MONITOR "the monitor module is not available yet"
+#define R_CLUSTER "the cluster module is not available yet"
+#define R_JS      "JetStream is not supported by Tern"
+#define R_SYSLOG  "syslog logging is not supported"
+
+static const struct flag {
+    const char *name;
+    flag_kind kind;
+    flag_action action;
+    const char *refusal;
+} flags[] = {
+    /* server options */
+    { "a", F_STRING, A_HOST, NULL },
+    { "addr", F_STRING, A_HOST, NULL },
+    { "net", F_STRING, A_HOST, NULL },
+    { "p", F_INT, A_PORT, NULL },
+    { "port", F_INT, A_PORT, NULL },
+    { "n", F_STRING, A_NAME, NULL },
+    { "name", F_STRING, A_NAME, NULL },
+    { "server_name", F_STRING, A_NAME, NULL },
+    { "P", F_STRING, A_PID, NULL },
+    { "pid", F_STRING, A_PID, NULL },
+    { "c", F_STRING, A_CONFIG, NULL },
+    { "config", F_STRING, A_CONFIG, NULL },
+    { "t", F_BOOL, A_CHECK, NULL },
+    { "sl", F_STRING, A_SIGNAL, NULL },
+    { "signal", F_STRING, A_SIGNAL, NULL },
+    { "ports_file_dir", F_STRING, A_PORTS_DIR, NULL },
+    /* Tern's own */
+    { "workers", F_INT, A_WORKERS, NULL },
+    { "modules_dir", F_STRING, A_MODULES_DIR, NULL },
+    { "log_file", F_STRING, A_LOG, NULL },
+    /* logging */
+    { "l", F_STRING, A_LOG, NULL },
+    { "log", F_STRING, A_LOG, NULL },
+    { "T", F_BOOL, A_LOGTIME, NULL },
+    { "logtime", F_BOOL, A_LOGTIME, NULL },
+    { "D", F_BOOL, A_DEBUG, NULL },
+    { "debug", F_BOOL, A_DEBUG, NULL },
+    { "V", F_BOOL, A_TRACE, NULL },
+    { "trace", F_BOOL, A_TRACE, NULL },
+    { "VV", F_BOOL, A_TRACE, NULL },          /* Tern has no separate system-account trace */
+    { "DV", F_BOOL, A_DEBUG_TRACE, NULL },
+    { "DVV", F_BOOL, A_DEBUG_TRACE, NULL },
+    /* common */
+    { "h", F_BOOL, A_HELP, NULL },
+    { "help", F_BOOL, A_HELP, NULL },
+    { "v", F_BOOL, A_VERSION, NULL },
+    { "version", F_BOOL, A_VERSION, NULL },
+    /* refused: features Tern does not have (yet) */
+    { "s", F_BOOL, A_REFUSE, R_SYSLOG },
+    { "syslog", F_BOOL, A_REFUSE, R_SYSLOG },
+    { "r", F_STRING, A_REFUSE, "remote " R_SYSLOG },
+    { "remote_syslog", F_STRING, A_REFUSE, "remote " R_SYSLOG },
+    { "log_size_limit", F_INT, A_REFUSE,
+      "log size limits are not supported; rotate with logrotate and --signal reopen" },
+    { "max_traced_msg_len", F_INT, A_REFUSE, "limiting traced message length is not supported yet" },
+    { "m", F_INT, A_REFUSE, R_MONITOR },
+    { "http_port", F_INT, A_REFUSE, R_MONITOR },
+    { "ms", F_INT, A_REFUSE, R_MONITOR },
+    { "https_port", F_INT, A_REFUSE, R_MONITOR },
+    { "profile", F_INT, A_REFUSE, "the Go profiling port does not exist in Tern" },
+    { "client_advertise", F_STRING, A_REFUSE, R_CLUSTER },
+    { "js", F_BOOL, A_REFUSE, R_JS },
+    { "jetstream", F_BOOL, A_REFUSE, R_JS },
+    { "sd", F_STRING, A_REFUSE, R_JS },
+    { "store_dir", F_STRING, A_REFUSE, R_JS },
+    { "user", F_STRING, A_REFUSE, R_AUTH },
+    { "pass", F_STRING, A_REFUSE, R_AUTH },
+    { "auth", F_STRING, A_REFUSE, R_AUTH },
+    { "tls", F_BOOL, A_REFUSE, R_TLS },
+    { "tlsverify", F_BOOL, A_REFUSE, R_TLS },
+    { "tlscert", F_STRING, A_REFUSE, R_TLS },
+    { "tlskey", F_STRING, A_REFUSE, R_TLS },
+    { "tlscacert", F_STRING, A_REFUSE, R_TLS },
+    { "help_tls", F_BOOL, A_REFUSE, R_TLS },
+    { "routes", F_STRING, A_REFUSE, R_CLUSTER },
+    { "cluster", F_STRING, A_REFUSE, R_CLUSTER },
+    { "cluster_listen", F_STRING, A_REFUSE, R_CLUSTER },
+    { "cluster_name", F_STRING, A_REFUSE, R_CLUSTER },
+    { "cluster_advertise", F_STRING, A_REFUSE, R_CLUSTER },
+    { "no_advertise", F_BOOL, A_REFUSE, R_CLUSTER },
+    { "connect_retries", F_INT, A_REFUSE, R_CLUSTER },
+};
+
+static int errf(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+static int errf(char *err, size_t errlen, const char *fmt, ...)
+{
+    if (err && errlen) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(err, errlen, fmt, ap);
+        va_end(ap);
+    }
+    return -1;
+}
+
+static const struct flag *find_flag(const char *name, size_t len)
+{
+    for (size_t i = 0; i < sizeof flags / sizeof flags[0]; i++)
+        if (strlen(flags[i].name) == len && !strncmp(flags[i].name, name, len))
+            return &flags[i];
+    return NULL;
+}
+
+/* Go's strconv.ParseBool. */
+static int go_bool(const char *s, bool *out)
+{
+    static const char *const t[] = { "1", "t", "T", "TRUE", "true", "True" };
+    static const char *const f[] = { "0", "f", "F", "FALSE", "false", "False" };
+    for (size_t i = 0; i < 6; i++) {
+        if (!strcmp(s, t[i])) {
+            *out = true;
+            return 0;
+        }
+        if (!strcmp(s, f[i])) {
+            *out = false;
+            return 0;
+        }
+    }
+    return -1;
+}
+
+/* Go's strconv.ParseInt(s, 0, 64): sign, 0x/0o/0b/0 prefixes, single
+ * underscores between digits (or after a prefix) as in Go literals.
+ * Returns 0, -1 (syntax), -2 (range). */
+static int go_int(const char *s, int64_t *out)
+{
+    bool neg = false;
+    if (*s == '+' || *s == '-') {
+        neg = *s == '-';
+        s++;
+    }
+    unsigned base = 10;
+    bool after_digit = false;   /* an underscore may follow */
+    if (s[0] == '0' && s[1]) {
+        char p = (char)tolower((unsigned char)s[1]);
+        after_digit = true;
+        if (p == 'x')
+            base = 16, s += 2;
+        else if (p == 'o')
+            base = 8, s += 2;
+        else if (p == 'b')
+            base = 2, s += 2;
+        else
+            base = 8, s += 1;
+    }
+    if (!*s)
+        return -1;
+    uint64_t v = 0;
+    bool overflow = false, any = false;
+    for (; *s; s++) {
+        if (*s == '_') {
+            if (!after_digit)
+                return -1;
+            after_digit = false;
+            continue;
+        }
+        unsigned d;
+        char c = (char)tolower((unsigned char)*s);
+        if (c >= '0' && c <= '9')
+            d = (unsigned)(c - '0');
+        else if (c >= 'a' && c <= 'z')
+            d = (unsigned)(c - 'a' + 10);
+        else
+            return -1;
+        if (d >= base)
+            return -1;
+        after_digit = true;
+        any = true;
+        if (v > (UINT64_MAX - d) / base)
+            overflow = true;
+        else
+            v = v * base + d;
+    }
+    if (!any || !after_digit)
+        return -1;
+    if (overflow || v > (uint64_t)INT64_MAX + (neg ? 1 : 0))
+        return -2;
+    *out = neg ? (int64_t)(0 - v) : (int64_t)v;
+    return 0;
+}
+
+static tern_conf_node *server_map(tern_cli *cli)
+{
+    if (!cli->overlay)
+        cli->overlay = tern_conf_new(TERN_CONF_MAP, FLAGS_FILE, 1, 1);
+    return tern_conf_map_child(cli->overlay, "server");
+}
+
+static void set_scalar(tern_conf_node *map, const char *key, const char *value, bool quoted, int argi)
+{
+    tern_conf_node *n = tern_conf_new_scalar(value, FLAGS_FILE, argi, 1);
+    n->quoted = quoted;
+    tern_conf_map_set(map, key, n);
+}
+
+static void set_server(tern_cli *cli, const char *key, const char *value, bool quoted, int argi)
+{
+    set_scalar(server_map(cli), key, value, quoted, argi);
+}
+
+static void set_log(tern_cli *cli, const char *key, bool value, int argi)
+{
+    set_scalar(tern_conf_map_child(server_map(cli), "log"), key, value ? "true" : "false", false, argi);
+}
+
+static void replace(char **slot, const char *v)
+{
+    free(*slot);
+    *slot = strdup(v);
+    if (!*slot)
+        abort();
+}
+
+/* Apply one parsed flag. `shown` is the flag as the user typed it. */
+static int apply_flag(tern_cli *cli, const struct flag *f, const char *shown, const char *value,
+                      bool bval, int64_t ival, int argi, char *err, size_t errlen)
+{
+    char num[32];
+    switch (f->action) {
+    case A_CONFIG:      replace(&cli->config, value); return 0;
+    case A_SIGNAL:      replace(&cli->signal, value); return 0;
+    case A_CHECK:       cli->check = bval; return 0;
+    case A_VERSION:     cli->version = bval; return 0;
+    case A_HELP:        cli->help = bval; return 0;
+    case A_HOST:        set_server(cli, "host", value, true, argi); return 0;
+    case A_NAME:        set_server(cli, "name", value, true, argi); return 0;
+    case A_PID:         set_server(cli, "pid_file", value, true, argi); return 0;
+    case A_PORTS_DIR:   set_server(cli, "ports_file_dir", value, true, argi); return 0;
+    case A_MODULES_DIR: set_server(cli, "modules_dir", value, true, argi); return 0;
+    case A_LOG:
+        set_scalar(tern_conf_map_child(server_map(cli), "log"), "file", value, true, argi);
+        return 0;
+    case A_PORT:
+        if (ival < -1 || ival > 65535)
+            return errf(err, errlen, "invalid value \"%s\" for flag -%s: port must be between 0 and 65535, "
+                        "or -1 for a random port", value, f->name);
+        snprintf(num, sizeof num, "%lld", (long long)ival);
+        set_server(cli, "port", num, false, argi);
+        return 0;
+    case A_WORKERS:
+        if (ival < 0)
+            return errf(err, errlen, "invalid value \"%s\" for flag -%s: can not be negative", value, f->name);
+        snprintf(num, sizeof num, "%lld", (long long)ival);
+        set_server(cli, "workers", num, false, argi);
+        return 0;
+    case A_DEBUG:       set_log(cli, "debug", bval, argi); return 0;
+    case A_TRACE:       set_log(cli, "trace", bval, argi); return 0;
+    case A_DEBUG_TRACE:
+        set_log(cli, "debug", bval, argi);
+        set_log(cli, "trace", bval, argi);
+        return 0;
+    case A_LOGTIME:     set_log(cli, "time", bval, argi); return 0;
+    case A_REFUSE:
+        /* -js=false and the like turn off what Tern lacks anyway */
+        if (f->kind == F_BOOL && !bval)
+            return 0;
+        return errf(err, errlen, "%s: %s", shown, f->refusal);
+    }
+    return 0;
+}
+
+static int parse_args(int argc, char **argv, tern_cli *cli, char *err, size_t errlen)
+{
+    int i = 1;
+    while (i < argc) {
+        const char *s = argv[i];
+        if (strlen(s) < 2 || s[0] != '-')
+            break;                           /* first non-flag argument */
+        int dashes = 1;
+        if (s[1] == '-') {
+            dashes = 2;
+            if (s[2] == '\0') {              /* "--" ends the flags */
+                i++;
+                break;
+            }
+        }
+        const char *name = s + dashes;
+        if (!*name || *name == '-' || *name == '=')
+            return errf(err, errlen, "bad flag syntax: %s", s);
+        int argi = i++;
+        const char *eq = strchr(name, '=');
+        size_t nlen = eq ? (size_t)(eq - name) : strlen(name);
+        const char *value = eq ? eq + 1 : NULL;
+        const struct flag *f = find_flag(name, nlen);
+        if (!f)
+            return errf(err, errlen, "flag provided but not defined: -%.*s", (int)nlen, name);
+        char shown[64];
+        snprintf(shown, sizeof shown, "%.*s", (int)(nlen + (size_t)dashes), s);
+
+        bool bval = false;
+        int64_t ival = 0;
+        if (f->kind == F_BOOL) {
+            bval = true;
+            if (value && go_bool(value, &bval) < 0)
+                return errf(err, errlen, "invalid boolean value \"%s\" for -%s: parse error", value, f->name);
+        } else {
+            if (!value && f->action == A_REFUSE)
+                return errf(err, errlen, "%s: %s", shown, f->refusal);
+            if (!value) {
+                if (i >= argc)
+                    return errf(err, errlen, "flag needs an argument: -%s", f->name);
+                value = argv[i++];           /* taken even when it starts with '-', as Go does */
+            }
+            if (f->kind == F_INT) {
+                int r = go_int(value, &ival);
+                if (r < 0 && f->action != A_REFUSE)
+                    return errf(err, errlen, "invalid value \"%s\" for flag -%s: %s", value, f->name,
+                                r == -2 ? "value out of range" : "parse error");
+            }
+        }
+        if (apply_flag(cli, f, shown, value, bval, ival, argi, err, errlen) < 0)
+            return -1;
+    }
+    if (i < argc) {
+        /* nats-server's ProcessCommandLineArgs: "version" and "help" commands */
+        if (!strcasecmp(argv[i], "version"))
+            cli->version = true;
+        else if (!strcasecmp(argv[i], "help"))
+            cli->help = true;
+        else
+            return errf(err, errlen, "unrecognized command: \"%s\"", argv[i]);
+    }
+    if (cli->check && !cli->config && !cli->help && !cli->version)
+        return errf(err, errlen, "must specify [-c, --config] option to check configuration file syntax");
+    return 0;
+}
+
+int tern_cli_parse(int argc, char **argv, tern_cli *cli, char *err, size_t errlen)
+{
+    memset(cli, 0, sizeof *cli);
+    if (parse_args(argc, argv, cli, err, errlen) < 0) {
+        tern_cli_free(cli);
+        return -1;
+    }
+    if (!cli->overlay)
+        cli->overlay = tern_conf_new(TERN_CONF_MAP, FLAGS_FILE, 1, 1);
+    return 0;
+}
+
+void tern_cli_free(tern_cli *cli)
+{
+    free(cli->config);
+    free(cli->signal);
+    tern_conf_free(cli->overlay);
+    memset(cli, 0, sizeof *cli);
+}
+
+const char *tern_cli_usage(void)
+{
+    return
+        "\n"
+        "Usage: ternd [options]\n"
+        "\n"
+        "Server Options:\n"
+        "    -a, --addr, --net <host>         Bind to host address (default: 0.0.0.0)\n"
+        "    -p, --port <port>                Use port for clients (default: 4222, -1: random)\n"
+        "    -n, --name\n"
+        "        --server_name <server_name>  Server name (default: auto)\n"
+        "    -P, --pid <file>                 File to store PID\n"
+        "    -c, --config <file|dir>          Configuration: a conf.d directory or a .yaml file\n"
+        "    -t                               Test configuration and exit\n"
+        "    -sl,--signal <signal>[=<pid>]    Send signal to ternd process (ldm, stop, quit, term, reopen, reload)\n"
+        "                                     <pid> can be either a PID (e.g. 1) or the path to a PID file (e.g. /var/run/ternd.pid)\n"
+        "        --ports_file_dir <dir>       Creates a ports file in the specified directory (<executable_name>_<pid>.ports).\n"
+        "        --workers <n>                Number of I/O worker threads (default: number of CPUs)\n"
+        "        --modules_dir <dir>          Directory to load modules from\n"
+        "\n"
+        "Logging Options:\n"
+        "    -l, --log <file>                 File to redirect log output\n"
+        "    -T, --logtime                    Timestamp log entries (default: true)\n"
+        "    -D, --debug                      Enable debugging output\n"
+        "    -V, --trace                      Trace the raw protocol\n"
+        "    -VV                              Verbose trace (same as -V in Tern)\n"
+        "    -DV                              Debug and trace\n"
+        "    -DVV                             Debug and verbose trace (same as -DV in Tern)\n"
+        "\n"
+        "Common Options:\n"
+        "    -h, --help                       Show this message\n"
+        "    -v, --version                    Show version\n"
+        "\n"
+        "Other nats-server flags (monitoring, authorization, TLS, cluster, JetStream,\n"
+        "syslog, profiling) are refused with a message saying why; see docs/cli.md.\n";
+}
+
+/* ---- --signal --------------------------------------------------------- */
+
+static const struct {
+    const char *name;
+    int sig;
+} signal_commands[] = {
+    { "stop", SIGKILL },
+    { "quit", SIGINT },
+    { "term", SIGTERM },
+    { "reopen", SIGUSR1 },
+    { "ldm", SIGUSR2 },
+    { "reload", SIGHUP },
+};
+
+/* Go-style lower-case error text ("no such process"). */
+static const char *os_error(int e, char *buf, size_t len)
+{
+    snprintf(buf, len, "%s", strerror(e));
+    if (buf[0])
+        buf[0] = (char)tolower((unsigned char)buf[0]);
+    return buf;
+}
+
+/* The contents of a pid file, trimmed, or NULL with errno set. */
+static char *read_small_file(const char *path)
+{
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return NULL;
+    char buf[64];
+    size_t n = fread(buf, 1, sizeof buf - 1, f);
+    fclose(f);
+    buf[n] = '\0';
+    char *s = buf;
+    while (isspace((unsigned char)*s))
+        s++;
+    size_t l = strlen(s);
+    while (l && isspace((unsigned char)s[l - 1]))
+        s[--l] = '\0';
+    return strdup(s);
+}
+
+static int parse_pid(const char *s, pid_t *out)
+{
+    char *end;
+    errno = 0;
+    long v = strtol(s, &end, 10);
+    if (!*s || *end || errno || v <= 0 || v > INT32_MAX)
+        return -1;
+    *out = (pid_t)v;
+    return 0;
+}
+
+/* The running processes named PROCESS_NAME, this one excluded. */
+static int find_pids(pid_t *pids, int max, int *count)
+{
+    DIR *d = opendir("/proc");
+    if (!d)
+        return -1;
+    struct dirent *e;
+    pid_t self = getpid();
+    *count = 0;
+    while ((e = readdir(d))) {
+        pid_t pid;
+        if (parse_pid(e->d_name, &pid) < 0 || pid == self)
+            continue;
+        char path[64];
+        snprintf(path, sizeof path, "/proc/%d/comm", (int)pid);
+        char *comm = read_small_file(path);
+        if (!comm)
+            continue;    /* gone meanwhile */
+        if (!strcmp(comm, PROCESS_NAME)) {
+            if (*count < max)
+                pids[*count] = pid;
+            (*count)++;
+        }
+        free(comm);
+    }
+    closedir(d);
+    return 0;
+}
+
+int tern_cli_signal(const char *spec, const char *pid_file, char *err, size_t errlen)
+{
+    const char *eq = strchr(spec, '=');
+    size_t clen = eq ? (size_t)(eq - spec) : strlen(spec);
+    if (eq && strchr(eq + 1, '=')) {
+        /* nats-server prints the surplus parts as a Go slice */
+        char extra[256];
+        size_t o = 0;
+        for (const char *p = strchr(eq + 1, '=') + 1; *p && o < sizeof extra - 1; p++)
+            extra[o++] = *p == '=' ? ' ' : *p;
+        extra[o] = '\0';
+        return errf(err, errlen, "invalid signal parameters: [%s]", extra);
+    }
+    int sig = 0;
+    for (size_t i = 0; i < sizeof signal_commands / sizeof signal_commands[0]; i++)
+        if (strlen(signal_commands[i].name) == clen && !strncmp(signal_commands[i].name, spec, clen))
+            sig = signal_commands[i].sig;
+    if (!sig)
+        return errf(err, errlen, "unknown signal \"%.*s\"", (int)clen, spec);
+
+    pid_t pid;
+    char ebuf[128];
+    if (eq) {
+        /* "=PID" or "=PIDFILE": a readable file wins, as nats-server's maybeReadPidFile */
+        char *content = read_small_file(eq + 1);
+        const char *p = content ? content : eq + 1;
+        int r = parse_pid(p, &pid);
+        if (r < 0)
+            errf(err, errlen, "invalid pid: %s", p);
+        free(content);
+        if (r < 0)
+            return -1;
+    } else if (pid_file && *pid_file) {
+        char *content = read_small_file(pid_file);
+        if (!content)
+            return errf(err, errlen, "could not read pid file %s: %s", pid_file,
+                        os_error(errno, ebuf, sizeof ebuf));
+        int r = parse_pid(content, &pid);
+        if (r < 0)
+            errf(err, errlen, "invalid pid: %s", content);
+        free(content);
+        if (r < 0)
+            return -1;
+    } else {
+        pid_t pids[16];
+        int n;
+        if (find_pids(pids, 16, &n) < 0)
+            return errf(err, errlen, "unable to resolve pid, try providing one");
+        if (n == 0)
+            return errf(err, errlen, "no %s processes running", PROCESS_NAME);
+        if (n > 1) {
+            int off = snprintf(err, errlen, "multiple %s processes running:", PROCESS_NAME);
+            for (int i = 0; i < n && i < 16 && off > 0 && (size_t)off < errlen; i++)
+                off += snprintf(err + off, errlen - (size_t)off, "\n%d", (int)pids[i]);
+            return -1;
+        }
+        pid = pids[0];
+    }
+    if (kill(pid, sig) < 0)
+        return errf(err, errlen, "%s", os_error(errno, ebuf, sizeof ebuf));
+    return 0;
+}

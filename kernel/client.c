@@ -1,0 +1,927 @@
+/* Client connections: the protocol handlers behind the parser, message
+ * delivery into subscribers' outbound buffers, and the connection's
+ * lifecycle (pings, write deadlines, slow consumers, close).
+ *
+ * Wire behaviour follows nats-server 2.9.10 (client-protocol.md); where
+ * the parser decides (framing, sizes), see parser.c. */
+#include "client.h"
+
+#include <jansson.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "account.h"
+#include "log.h"
+#include "server.h"
+#include "worker.h"
+#include "xalloc.h"
+
+#define OUT_KEEP_BYTES (64 * 1024) /* outbound storage an idle client keeps */
+#define FIRST_PING_MS  2000        /* nats-server's firstClientPingInterval */
+#define RTT_MEASURE_MS (60 * 60 * 1000)
+
+static const tern_parser_callbacks client_callbacks;
+
+static inline tern_server *srv_of(tern_client *c) { return c->w->srv; }
+static inline const tern_opts *opts_of(tern_client *c) { return &c->w->srv->opts; }
+static inline bool has(const tern_client *c, uint32_t f) { return (c->flags & f) != 0; }
+
+/* ---- outbound ------------------------------------------------------- */
+
+static size_t pending_bytes(const tern_client *c)
+{
+    return c->out.len + (has(c, TERN_CF_WRITING) ? c->wbuf.len - c->woff : 0);
+}
+
+/* Past max_pending a client is a slow consumer: closed without -ERR, as
+ * nats-server does, and never an unbounded queue. */
+static bool check_pending(tern_client *c)
+{
+    if ((int64_t)pending_bytes(c) > c->max_pending) {
+        c->w->stats.slow_consumers++;
+        tern_noticef("%s:%d - cid:%llu - Slow Consumer Detected: MaxPending of %lld Exceeded",
+                     c->ip, c->port, (unsigned long long)c->cid, (long long)c->max_pending);
+        tern_client_close(c, TERN_CLOSE_SLOW_PENDING);
+        return false;
+    }
+    return true;
+}
+
+void tern_client_send(tern_client *c, const char *p, size_t n)
+{
+    if (has(c, TERN_CF_CLOSING))
+        return;
+    tern_buf_append(&c->out, p, n);
+    tern_worker_mark_flush(c->w, c);
+}
+
+void tern_client_send_err(tern_client *c, const char *text)
+{
+    tern_buf_append(&c->out, "-ERR '", 6);
+    tern_buf_append_str(&c->out, text);
+    tern_buf_append(&c->out, "'\r\n", 3);
+    tern_worker_mark_flush(c->w, c);
+}
+
+static void blocked_add(tern_client *c)
+{
+    tern_worker *w = c->w;
+    c->bprev = NULL;
+    c->bnext = w->blocked;
+    if (w->blocked)
+        w->blocked->bprev = c;
+    w->blocked = c;
+    c->write_start_ms = uv_now(w->loop);
+}
+
+static void blocked_remove(tern_client *c)
+{
+    if (c->bprev)
+        c->bprev->bnext = c->bnext;
+    else if (c->w->blocked == c)
+        c->w->blocked = c->bnext;
+    if (c->bnext)
+        c->bnext->bprev = c->bprev;
+    c->bprev = c->bnext = NULL;
+}
+
+static void on_write(uv_write_t *req, int status);
+
+void tern_client_flush(tern_client *c)
+{
+    if (has(c, TERN_CF_WRITING) || c->out.len == 0 || uv_is_closing((uv_handle_t *)&c->tcp))
+        return;
+    uv_buf_t b = uv_buf_init(c->out.data, (unsigned)c->out.len);
+    int n = uv_try_write((uv_stream_t *)&c->tcp, &b, 1);
+    if (n == (int)c->out.len) {
+        c->out_bytes += (uint64_t)n;
+        tern_buf_reset(&c->out, OUT_KEEP_BYTES);
+        return;
+    }
+    if (n < 0 && n != UV_EAGAIN) {
+        tern_client_close(c, TERN_CLOSE_WRITE_ERROR);
+        return;
+    }
+    if (n < 0)
+        n = 0;
+    /* The socket is full: hand the rest to libuv and keep filling `out`. */
+    tern_buf tmp = c->wbuf;
+    c->wbuf = c->out;
+    c->out = tmp;
+    c->out.len = 0;
+    c->woff = (size_t)n;
+    b = uv_buf_init(c->wbuf.data + n, (unsigned)(c->wbuf.len - (size_t)n));
+    if (uv_write(&c->wreq, (uv_stream_t *)&c->tcp, &b, 1, on_write) != 0) {
+        tern_client_close(c, TERN_CLOSE_WRITE_ERROR);
+        return;
+    }
+    c->flags |= TERN_CF_WRITING;
+    blocked_add(c);
+}
+
+static void finish_close(tern_client *c);
+
+static void on_write(uv_write_t *req, int status)
+{
+    tern_client *c = req->data;
+    c->flags &= ~TERN_CF_WRITING;
+    blocked_remove(c);
+    c->out_bytes += c->wbuf.len - c->woff;
+    tern_buf_reset(&c->wbuf, OUT_KEEP_BYTES);
+    c->woff = 0;
+    if (has(c, TERN_CF_CLOSING)) {
+        finish_close(c);
+        return;
+    }
+    if (status < 0) {
+        tern_client_close(c, TERN_CLOSE_WRITE_ERROR);
+        return;
+    }
+    if (c->out.len)
+        tern_client_flush(c);
+}
+
+/* ---- close ---------------------------------------------------------- */
+
+const char *tern_close_reason_str(tern_close_reason r)
+{
+    switch (r) {
+    case TERN_CLOSE_CLIENT: return "Client Closed";
+    case TERN_CLOSE_PROTOCOL: return "Protocol Violation";
+    case TERN_CLOSE_PARSE_ERROR: return "Parse Error";
+    case TERN_CLOSE_SLOW_PENDING: return "Slow Consumer (Pending Bytes)";
+    case TERN_CLOSE_SLOW_DEADLINE: return "Slow Consumer (Write Deadline)";
+    case TERN_CLOSE_STALE: return "Stale Connection";
+    case TERN_CLOSE_MAX_PAYLOAD: return "Maximum Message Payload Exceeded";
+    case TERN_CLOSE_MAX_CONTROL_LINE: return "Maximum Control Line Exceeded";
+    case TERN_CLOSE_MAX_CONNECTIONS: return "Maximum Connections Exceeded";
+    case TERN_CLOSE_AUTH_VIOLATION: return "Authentication Failure";
+    case TERN_CLOSE_BAD_PROTOCOL: return "Bad Client Protocol Version";
+    case TERN_CLOSE_SERVER_SHUTDOWN: return "Server Shutdown";
+    case TERN_CLOSE_WRITE_ERROR: return "Write Error";
+    case TERN_CLOSE_READ_ERROR: return "Read Error";
+    }
+    return "Unknown";
+}
+
+static void on_handle_closed(uv_handle_t *h)
+{
+    tern_client *c = h->data;
+    if (--c->handles_open > 0)
+        return;
+    tern_worker *w = c->w;
+    if (c->prev)
+        c->prev->next = c->next;
+    else
+        w->clients = c->next;
+    if (c->next)
+        c->next->prev = c->prev;
+    w->nclients--;
+    tern_parser_free(&c->parser);
+    tern_buf_free(&c->out);
+    tern_buf_free(&c->wbuf);
+    tern_server *s = w->srv;
+    free(c);
+    tern_server_client_gone(s);
+}
+
+static void finish_close(tern_client *c)
+{
+    if (uv_is_closing((uv_handle_t *)&c->tcp))
+        return;
+    uv_close((uv_handle_t *)&c->tcp, on_handle_closed);
+    uv_close((uv_handle_t *)&c->ping_timer, on_handle_closed);
+}
+
+static void remove_all_subs(tern_client *c)
+{
+    tern_sidmap *m = &c->subs;
+    for (size_t i = 0; i < m->cap; i++) {
+        tern_csub *s = m->slots[i].value;
+        if (!s)
+            continue;
+        tern_sublist_remove(c->acc->sl, &s->s);
+        s->removed = true;
+        tern_worker_retire_sub(c->w, s);
+    }
+    tern_sidmap_free(m);
+}
+
+void tern_client_close(tern_client *c, tern_close_reason reason)
+{
+    if (has(c, TERN_CF_CLOSING))
+        return;
+    c->flags |= TERN_CF_CLOSING;
+    c->close_reason = reason;
+    uv_timer_stop(&c->ping_timer);
+    uv_read_stop((uv_stream_t *)&c->tcp);
+    remove_all_subs(c);
+    tern_debugf("%s:%d - cid:%llu - Client connection closed: %s", c->ip, c->port,
+                (unsigned long long)c->cid, tern_close_reason_str(reason));
+
+    /* Whatever was queued before an error (the -ERR itself) is written
+     * when the socket takes it now; a slow consumer's backlog is not. */
+    bool flush = reason != TERN_CLOSE_SLOW_PENDING && reason != TERN_CLOSE_SLOW_DEADLINE &&
+                 reason != TERN_CLOSE_WRITE_ERROR && reason != TERN_CLOSE_READ_ERROR &&
+                 reason != TERN_CLOSE_CLIENT;
+    if (flush && c->out.len && !has(c, TERN_CF_WRITING) && !uv_is_closing((uv_handle_t *)&c->tcp)) {
+        uv_buf_t b = uv_buf_init(c->out.data, (unsigned)c->out.len);
+        (void)uv_try_write((uv_stream_t *)&c->tcp, &b, 1);
+    }
+    c->out.len = 0;
+    if (has(c, TERN_CF_WRITING)) {
+        /* Cancel the in-flight write; on_write finishes the close. */
+        blocked_remove(c);
+        uv_close((uv_handle_t *)&c->tcp, on_handle_closed);
+        uv_close((uv_handle_t *)&c->ping_timer, on_handle_closed);
+        return;
+    }
+    finish_close(c);
+}
+
+/* ---- subscriptions -------------------------------------------------- */
+
+void tern_csub_free(tern_csub *s)
+{
+    free(s);
+}
+
+static void unsubscribe(tern_client *c, tern_csub *s)
+{
+    if (s->removed)
+        return;
+    s->removed = true;
+    tern_sidmap_del(&c->subs, s->sid, s->sid_len);
+    tern_sublist_remove(c->acc->sl, &s->s);
+    tern_worker_retire_sub(c->w, s);
+}
+
+/* ---- delivery ------------------------------------------------------- */
+
+static inline void append_num(tern_buf *b, size_t v)
+{
+    char tmp[24];
+    size_t i = sizeof tmp;
+    do {
+        tmp[--i] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v);
+    memcpy(b->data + b->len, tmp + i, sizeof tmp - i);
+    b->len += sizeof tmp - i;
+}
+
+/* Frame one message for subscription s. A message with headers goes out
+ * as HMSG to clients that negotiated headers and as MSG without the
+ * header block to the others. */
+static bool deliver(tern_client *pub, tern_csub *s, const tern_pub_args *m)
+{
+    tern_client *c = s->s.owner;
+    if (s->removed || has(c, TERN_CF_CLOSING))
+        return false;
+    if (c == pub && !has(c, TERN_CF_ECHO))
+        return false;
+    if (s->max && s->delivered >= s->max)
+        return false;
+
+    bool hmsg = m->hdr_len > 0 && has(c, TERN_CF_HEADERS);
+    const char *data = m->data;
+    size_t size = m->size;
+    if (m->hdr_len > 0 && !hmsg) {
+        data += m->hdr_len;
+        size -= m->hdr_len;
+    }
+    tern_buf *b = &c->out;
+    tern_buf_reserve(b, 5 + m->subject_len + 1 + s->sid_len + 1 + m->reply_len + 1 + 44 + size + 2);
+    if (hmsg) {
+        memcpy(b->data + b->len, "HMSG ", 5);
+        b->len += 5;
+    } else {
+        memcpy(b->data + b->len, "MSG ", 4);
+        b->len += 4;
+    }
+    memcpy(b->data + b->len, m->subject, m->subject_len);
+    b->len += m->subject_len;
+    b->data[b->len++] = ' ';
+    memcpy(b->data + b->len, s->sid, s->sid_len);
+    b->len += s->sid_len;
+    b->data[b->len++] = ' ';
+    if (m->reply) {
+        memcpy(b->data + b->len, m->reply, m->reply_len);
+        b->len += m->reply_len;
+        b->data[b->len++] = ' ';
+    }
+    if (hmsg) {
+        append_num(b, m->hdr_len);
+        b->data[b->len++] = ' ';
+    }
+    append_num(b, size);
+    memcpy(b->data + b->len, "\r\n", 2);
+    b->len += 2;
+    memcpy(b->data + b->len, data, size);
+    b->len += size;
+    memcpy(b->data + b->len, "\r\n", 2);
+    b->len += 2;
+
+    c->out_msgs++;
+    c->w->stats.out_msgs++;
+    c->w->stats.out_bytes += size;
+    tern_worker_mark_flush(c->w, c);
+    if (++s->delivered == s->max)
+        unsubscribe(c, s);
+    check_pending(c);
+    return true;
+}
+
+/* One member per queue group: a random start, then the first member that
+ * takes the message (a closed or echo-suppressed member is skipped). */
+static bool deliver_queue(tern_client *pub, const tern_sublist_qgroup *g, const tern_pub_args *m)
+{
+    if (g->n == 0)
+        return false;
+    size_t start = g->n > 1 ? tern_sublist_rand((uint32_t)g->n) : 0;
+    for (size_t k = 0; k < g->n; k++) {
+        tern_csub *s = (tern_csub *)g->subs[(start + k) % g->n];
+        if (deliver(pub, s, m))
+            return true;
+    }
+    return false;
+}
+
+/* No responders (client-protocol.md §9): a request delivered to nobody
+ * gets a 503 status on the requester's own subscription to the reply. */
+static void send_no_responders(tern_client *c, const tern_pub_args *m)
+{
+    tern_worker *w = c->w;
+    const tern_sublist_result *r =
+        tern_sublist_match(c->acc->sl, tern_account_cache(c->acc, w->id), m->reply, m->reply_len);
+    for (size_t i = 0; i < r->npsubs; i++) {
+        tern_csub *s = (tern_csub *)r->psubs[i];
+        if (s->s.owner != c || s->removed)
+            continue;
+        tern_buf *b = &c->out;
+        tern_buf_append(b, "HMSG ", 5);
+        tern_buf_append(b, m->reply, m->reply_len);
+        tern_buf_append(b, " ", 1);
+        tern_buf_append(b, s->sid, s->sid_len);
+        tern_buf_append_str(b, " 16 16\r\nNATS/1.0 503\r\n\r\n\r\n");
+        tern_worker_mark_flush(w, c);
+        return;
+    }
+}
+
+static void route_message(tern_client *c, const tern_pub_args *m)
+{
+    tern_worker *w = c->w;
+    const tern_sublist_result *r =
+        tern_sublist_match(c->acc->sl, tern_account_cache(c->acc, w->id), m->subject, m->subject_len);
+    bool delivered = false;
+    for (size_t i = 0; i < r->npsubs; i++)
+        delivered |= deliver(c, (tern_csub *)r->psubs[i], m);
+    for (size_t i = 0; i < r->nqgroups; i++)
+        delivered |= deliver_queue(c, &r->qgroups[i], m);
+    if (!delivered && m->reply && has(c, TERN_CF_NO_RESPONDERS))
+        send_no_responders(c, m);
+}
+
+/* ---- protocol handlers ---------------------------------------------- */
+
+static void send_ok(tern_client *c)
+{
+    if (has(c, TERN_CF_VERBOSE))
+        tern_client_send(c, "+OK\r\n", 5);
+}
+
+static bool has_prefix(const char *s, size_t n, const char *p)
+{
+    size_t pn = strlen(p);
+    return n >= pn && memcmp(s, p, pn) == 0;
+}
+
+/* Go's %q for the subjects in permission errors. */
+static void quote_go(tern_buf *b, const char *s, size_t n)
+{
+    tern_buf_append(b, "\"", 1);
+    for (size_t i = 0; i < n; i++) {
+        unsigned char ch = (unsigned char)s[i];
+        char esc[8];
+        if (ch == '"' || ch == '\\') {
+            esc[0] = '\\';
+            esc[1] = (char)ch;
+            tern_buf_append(b, esc, 2);
+        } else if (ch == '\n') {
+            tern_buf_append(b, "\\n", 2);
+        } else if (ch == '\r') {
+            tern_buf_append(b, "\\r", 2);
+        } else if (ch == '\t') {
+            tern_buf_append(b, "\\t", 2);
+        } else if (ch < 0x20 || ch == 0x7f) {
+            snprintf(esc, sizeof esc, "\\x%02x", ch);
+            tern_buf_append(b, esc, 4);
+        } else {
+            tern_buf_append(b, &s[i], 1);
+        }
+    }
+    tern_buf_append(b, "\"", 1);
+}
+
+static void send_perm_err(tern_client *c, const char *what, const char *s, size_t n)
+{
+    tern_buf msg = {0};
+    tern_buf_append_str(&msg, what);
+    quote_go(&msg, s, n);
+    tern_buf_append(&msg, "", 1);
+    tern_client_send_err(c, msg.data);
+    tern_buf_free(&msg);
+}
+
+static int on_pub(void *ud, const tern_pub_args *m)
+{
+    tern_client *c = ud;
+    tern_worker *w = c->w;
+    c->in_msgs++;
+    c->in_bytes += m->size;
+    w->stats.in_msgs++;
+    w->stats.in_bytes += m->size;
+    c->last_activity_ms = w->now_ms;
+
+    if (has(c, TERN_CF_PEDANTIC) && !tern_subject_valid(m->subject, m->subject_len, false))
+        tern_client_send_err(c, "Invalid Publish Subject"); /* still routed */
+
+    /* Reserved prefixes (client-protocol.md §11). */
+    if (has_prefix(m->subject, m->subject_len, "_GR_.")) {
+        send_perm_err(c, "Permissions Violation for Publish to ", m->subject, m->subject_len);
+        return TERN_PARSE_OK;
+    }
+    if (m->reply && (has_prefix(m->reply, m->reply_len, "_R_.") ||
+                     has_prefix(m->reply, m->reply_len, "$JS.ACK.") ||
+                     has_prefix(m->reply, m->reply_len, "_GR_."))) {
+        send_perm_err(c, "Permissions Violation for Publish with Reply of ", m->reply, m->reply_len);
+        return TERN_PARSE_OK;
+    }
+    send_ok(c);
+    route_message(c, m);
+    return has(c, TERN_CF_CLOSING) ? TERN_PARSE_CLOSED : TERN_PARSE_OK;
+}
+
+static int on_sub(void *ud, const char *subj, size_t subj_len, const char *queue,
+                  size_t queue_len, const char *sid, size_t sid_len)
+{
+    tern_client *c = ud;
+    c->last_activity_ms = c->w->now_ms;
+    /* nats-server checks the subject's tokens only; any queue name goes. */
+    if (!tern_subject_valid(subj, subj_len, true)) {
+        tern_client_send_err(c, "Invalid Subject");
+        return TERN_PARSE_OK;
+    }
+    if (tern_sidmap_get(&c->subs, sid, sid_len)) { /* sid reuse: ignored */
+        send_ok(c);
+        return TERN_PARSE_OK;
+    }
+    tern_csub *s = tern_xcalloc(1, sizeof *s + subj_len + 1 + queue_len + 1 + sid_len + 1);
+    char *p = s->mem;
+    memcpy(p, subj, subj_len);
+    s->s.subject = p;
+    s->s.subject_len = (uint32_t)subj_len;
+    p += subj_len + 1;
+    if (queue) {
+        memcpy(p, queue, queue_len);
+        s->s.queue = p;
+        s->s.queue_len = (uint32_t)queue_len;
+        p += queue_len + 1;
+    }
+    memcpy(p, sid, sid_len);
+    s->sid = p;
+    s->sid_len = (uint32_t)sid_len;
+    s->s.weight = 1;
+    s->s.owner = c;
+    if (tern_sublist_insert(c->acc->sl, &s->s) != 0) {
+        free(s);
+        tern_client_send_err(c, "Invalid Subject");
+        return TERN_PARSE_OK;
+    }
+    tern_sidmap_put(&c->subs, s->sid, s->sid_len, s);
+    send_ok(c);
+    return TERN_PARSE_OK;
+}
+
+static int on_unsub(void *ud, const char *sid, size_t sid_len, int64_t max)
+{
+    tern_client *c = ud;
+    c->last_activity_ms = c->w->now_ms;
+    tern_csub *s = tern_sidmap_get(&c->subs, sid, sid_len);
+    if (s) {
+        if (max > 0 && (uint64_t)max > s->delivered)
+            s->max = (uint64_t)max;
+        else
+            unsubscribe(c, s);
+    }
+    send_ok(c);
+    return TERN_PARSE_OK;
+}
+
+static void arm_ping_timer(tern_client *c, uint64_t ms);
+
+static int on_ping(void *ud)
+{
+    tern_client *c = ud;
+    c->last_ping_in_ms = c->w->now_ms;
+    tern_client_send(c, "PONG\r\n", 6);
+    c->flags |= TERN_CF_FIRST_PONG_SENT;
+    return TERN_PARSE_OK;
+}
+
+static int on_pong(void *ud)
+{
+    tern_client *c = ud;
+    c->pings_out = 0;
+    if (c->rtt_start_ms) {
+        c->rtt_ms = (int64_t)(uv_now(c->w->loop) - c->rtt_start_ms);
+        c->rtt_start_ms = 0;
+    }
+    return TERN_PARSE_OK;
+}
+
+static int on_ok(void *ud)
+{
+    (void)ud;
+    return TERN_PARSE_OK;
+}
+
+static int on_info(void *ud, const char *json, size_t len)
+{
+    (void)ud; /* a client's INFO is parsed and ignored, as nats-server does */
+    (void)json;
+    (void)len;
+    return TERN_PARSE_OK;
+}
+
+static int on_err(void *ud, const char *text, size_t len)
+{
+    tern_client *c = ud;
+    tern_noticef("%s:%d - cid:%llu - Client Error %.*s", c->ip, c->port,
+                 (unsigned long long)c->cid, (int)len, text);
+    tern_client_close(c, TERN_CLOSE_PARSE_ERROR);
+    return TERN_PARSE_CLOSED;
+}
+
+/* CONNECT options as nats-server decodes them: Go's encoding/json into a
+ * struct pre-set with defaults. Field names match case-insensitively, a
+ * JSON null leaves the default, and a value of the wrong type fails the
+ * whole CONNECT (the connection is closed). */
+typedef struct connect_opts {
+    bool verbose, pedantic, echo, headers, no_responders;
+    int64_t protocol;
+    bool account_set;
+} connect_opts;
+
+static bool json_bool_field(json_t *v, bool *out)
+{
+    if (json_is_null(v))
+        return true;
+    if (!json_is_boolean(v))
+        return false;
+    *out = json_is_true(v);
+    return true;
+}
+
+/* Go's decoder replaces invalid UTF-8 with U+FFFD where jansson would
+ * reject the document; do the same before parsing. Returns NULL when the
+ * text is valid as it is. */
+static char *utf8_repair(const char *s, size_t len, size_t *outlen)
+{
+    tern_buf b = {0};
+    size_t i = 0, copied = 0;
+    while (i < len) {
+        unsigned char ch = (unsigned char)s[i];
+        size_t n = ch < 0x80 ? 1 : (ch >> 5) == 6 ? 2 : (ch >> 4) == 14 ? 3 : (ch >> 3) == 30 ? 4 : 0;
+        bool ok = n > 0 && i + n <= len;
+        for (size_t k = 1; ok && k < n; k++)
+            ok = ((unsigned char)s[i + k] & 0xc0) == 0x80;
+        if (ok && n > 1) {
+            uint32_t cp = n == 2 ? (ch & 0x1fu) : n == 3 ? (ch & 0x0fu) : (ch & 0x07u);
+            for (size_t k = 1; k < n; k++)
+                cp = (cp << 6) | ((unsigned char)s[i + k] & 0x3fu);
+            ok = !(n == 2 && cp < 0x80) && !(n == 3 && cp < 0x800) && !(n == 4 && cp < 0x10000) &&
+                 cp <= 0x10ffff && !(cp >= 0xd800 && cp <= 0xdfff);
+        }
+        if (ok) {
+            i += n;
+            continue;
+        }
+        tern_buf_append(&b, s + copied, i - copied);
+        tern_buf_append(&b, "\xef\xbf\xbd", 3);
+        i++;
+        copied = i;
+    }
+    if (!b.data)
+        return NULL;
+    tern_buf_append(&b, s + copied, len - copied);
+    *outlen = b.len;
+    return b.data;
+}
+
+static int parse_connect(const char *json, size_t len, connect_opts *o)
+{
+    json_error_t jerr;
+    size_t fixed_len = 0;
+    char *fixed = utf8_repair(json, len, &fixed_len);
+    json_t *root = fixed ? json_loadb(fixed, fixed_len, JSON_DECODE_ANY | JSON_ALLOW_NUL, &jerr)
+                         : json_loadb(json, len, JSON_DECODE_ANY | JSON_ALLOW_NUL, &jerr);
+    free(fixed);
+    if (!root)
+        return -1;
+    if (json_is_null(root)) {
+        json_decref(root);
+        return 0;
+    }
+    if (!json_is_object(root)) {
+        json_decref(root);
+        return -1;
+    }
+    static const char *const string_fields[] = {
+        "auth_token", "user", "pass", "nkey", "jwt", "sig", "name", "lang", "version",
+    };
+    const char *key;
+    json_t *v;
+    int rc = 0;
+    json_object_foreach(root, key, v) {
+        if (!strcasecmp(key, "verbose")) {
+            if (!json_bool_field(v, &o->verbose)) rc = -1;
+        } else if (!strcasecmp(key, "pedantic")) {
+            if (!json_bool_field(v, &o->pedantic)) rc = -1;
+        } else if (!strcasecmp(key, "echo")) {
+            if (!json_bool_field(v, &o->echo)) rc = -1;
+        } else if (!strcasecmp(key, "headers")) {
+            if (!json_bool_field(v, &o->headers)) rc = -1;
+        } else if (!strcasecmp(key, "no_responders")) {
+            if (!json_bool_field(v, &o->no_responders)) rc = -1;
+        } else if (!strcasecmp(key, "tls_required")) {
+            bool ignored;
+            if (!json_bool_field(v, &ignored)) rc = -1;
+        } else if (!strcasecmp(key, "protocol")) {
+            if (json_is_integer(v))
+                o->protocol = json_integer_value(v);
+            else if (!json_is_null(v))
+                rc = -1;
+        } else if (!strcasecmp(key, "account")) {
+            if (json_is_string(v))
+                o->account_set |= json_string_length(v) > 0;
+            else if (!json_is_null(v))
+                rc = -1;
+        } else if (!strcasecmp(key, "new_account")) {
+            bool b = false;
+            if (!json_bool_field(v, &b)) rc = -1;
+            o->account_set |= b;
+        } else {
+            for (size_t i = 0; i < sizeof string_fields / sizeof *string_fields; i++)
+                if (!strcasecmp(key, string_fields[i]) && !json_is_string(v) && !json_is_null(v))
+                    rc = -1;
+        }
+    }
+    json_decref(root);
+    return rc;
+}
+
+static int on_connect(void *ud, const char *json, size_t len)
+{
+    tern_client *c = ud;
+    /* Like nats-server, a CONNECT decodes over the current options: a
+     * second CONNECT changes only the fields it names. */
+    connect_opts o = {
+        .verbose = has(c, TERN_CF_VERBOSE), .pedantic = has(c, TERN_CF_PEDANTIC),
+        .echo = has(c, TERN_CF_ECHO), .headers = has(c, TERN_CF_HEADERS),
+        .no_responders = has(c, TERN_CF_NO_RESPONDERS), .protocol = c->protocol,
+    };
+    if (parse_connect(json, len, &o) != 0) {
+        tern_client_close(c, TERN_CLOSE_PROTOCOL);
+        return TERN_PARSE_CLOSED;
+    }
+    if (o.protocol < 0 || o.protocol > 1) {
+        tern_client_send_err(c, "invalid client protocol");
+        tern_client_close(c, TERN_CLOSE_BAD_PROTOCOL);
+        return TERN_PARSE_CLOSED;
+    }
+    if (o.account_set) {
+        tern_client_send_err(c, "Authorization Violation");
+        tern_client_close(c, TERN_CLOSE_AUTH_VIOLATION);
+        return TERN_PARSE_CLOSED;
+    }
+    bool headers = o.headers && !opts_of(c)->no_header_support;
+    if (o.no_responders && !headers) {
+        tern_client_send_err(c, "no responders requires headers support");
+        tern_client_close(c, TERN_CLOSE_PROTOCOL);
+        return TERN_PARSE_CLOSED;
+    }
+    c->flags &= ~(TERN_CF_VERBOSE | TERN_CF_PEDANTIC | TERN_CF_ECHO | TERN_CF_HEADERS |
+                  TERN_CF_NO_RESPONDERS);
+    c->flags |= TERN_CF_CONNECT_RECEIVED | (o.verbose ? TERN_CF_VERBOSE : 0) |
+                (o.pedantic ? TERN_CF_PEDANTIC : 0) | (o.echo ? TERN_CF_ECHO : 0) |
+                (headers ? TERN_CF_HEADERS : 0) | (o.no_responders ? TERN_CF_NO_RESPONDERS : 0);
+    c->protocol = (int)o.protocol;
+    c->parser.headers = headers;
+    c->parser.require_connect = false;
+    send_ok(c);
+    return TERN_PARSE_OK;
+}
+
+static const tern_parser_callbacks client_callbacks = {
+    .on_connect = on_connect,
+    .on_info = on_info,
+    .on_pub = on_pub,
+    .on_sub = on_sub,
+    .on_unsub = on_unsub,
+    .on_ping = on_ping,
+    .on_pong = on_pong,
+    .on_ok = on_ok,
+    .on_err = on_err,
+};
+
+/* ---- reading -------------------------------------------------------- */
+
+static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
+{
+    (void)suggested;
+    tern_client *c = h->data;
+    buf->base = c->w->rbuf;
+    buf->len = c->w->rbuf_size;
+}
+
+static void handle_parse_error(tern_client *c, tern_parse_status st)
+{
+    switch (st) {
+    case TERN_PARSE_ERR_UNKNOWN_OP:
+        tern_client_send_err(c, "Unknown Protocol Operation");
+        tern_client_close(c, TERN_CLOSE_PROTOCOL);
+        break;
+    case TERN_PARSE_ERR_MAX_CONTROL_LINE:
+        tern_client_send_err(c, "maximum control line exceeded");
+        tern_client_close(c, TERN_CLOSE_MAX_CONTROL_LINE);
+        break;
+    case TERN_PARSE_ERR_MAX_PAYLOAD:
+        tern_client_send_err(c, "Maximum Payload Violation");
+        tern_client_close(c, TERN_CLOSE_MAX_PAYLOAD);
+        break;
+    case TERN_PARSE_ERR_AUTH:
+        tern_client_send_err(c, "Authorization Violation");
+        tern_client_close(c, TERN_CLOSE_AUTH_VIOLATION);
+        break;
+    default:
+        tern_client_close(c, TERN_CLOSE_PROTOCOL);
+        break;
+    }
+}
+
+static void on_read(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf)
+{
+    tern_client *c = stream->data;
+    if (nread == 0)
+        return;
+    if (nread < 0) {
+        tern_client_close(c, nread == UV_EOF ? TERN_CLOSE_CLIENT : TERN_CLOSE_READ_ERROR);
+        return;
+    }
+    c->w->now_ms = uv_now(c->w->loop);
+    size_t consumed = 0;
+    tern_parse_status st =
+        tern_parser_feed(&c->parser, buf->base, (size_t)nread, &client_callbacks, c, &consumed);
+    if (st == TERN_PARSE_OK || st == TERN_PARSE_CLOSED)
+        return;
+    if (st == TERN_PARSE_PAUSE)
+        return; /* nothing pauses before authentication arrives */
+    if (!has(c, TERN_CF_CLOSING))
+        handle_parse_error(c, st);
+}
+
+/* ---- pings ---------------------------------------------------------- */
+
+static void on_ping_timer(uv_timer_t *t)
+{
+    tern_client *c = t->data;
+    const tern_opts *o = opts_of(c);
+    uint64_t now = uv_now(c->w->loop);
+    uint64_t interval = (uint64_t)o->ping_interval_ms;
+    bool need_rtt = c->rtt_ms < 0 || now - c->rtt_start_ms > RTT_MEASURE_MS;
+    /* Recent traffic or a recent PING from the client make a PING moot,
+     * once the RTT is known (nats-server's processPingTimer). */
+    bool send = need_rtt || (now - c->last_activity_ms >= interval &&
+                             now - c->last_ping_in_ms >= interval);
+    if (send) {
+        if (c->pings_out + 1 > o->ping_max) {
+            tern_debugf("%s:%d - cid:%llu - Stale Client Connection - Closing", c->ip, c->port,
+                        (unsigned long long)c->cid);
+            tern_client_send_err(c, "Stale Connection");
+            tern_client_close(c, TERN_CLOSE_STALE);
+            return;
+        }
+        if (c->rtt_ms < 0 || !c->rtt_start_ms)
+            c->rtt_start_ms = now;
+        c->pings_out++;
+        tern_client_send(c, "PING\r\n", 6);
+    }
+    arm_ping_timer(c, interval);
+}
+
+static void arm_ping_timer(tern_client *c, uint64_t ms)
+{
+    uv_timer_start(&c->ping_timer, on_ping_timer, ms ? ms : 1, 0);
+}
+
+/* The first PING comes early (~2 s, up to 20 % later) to measure RTT. */
+static uint64_t first_ping_ms(const tern_opts *o)
+{
+    uint64_t d = (uint64_t)o->ping_interval_ms;
+    if (!o->disable_short_first_ping && d > FIRST_PING_MS)
+        d = FIRST_PING_MS;
+    if (d >= 5)
+        d += tern_sublist_rand((uint32_t)(d / 5));
+    return d;
+}
+
+/* ---- accept --------------------------------------------------------- */
+
+static void send_info(tern_client *c)
+{
+    tern_server *s = srv_of(c);
+    tern_buf *b = &c->out;
+    tern_buf_append(b, s->info_prefix, s->info_prefix_len);
+    tern_buf_append_str(b, ",\"client_id\":");
+    tern_buf_append_u64(b, c->cid);
+    tern_buf_append_str(b, ",\"client_ip\":\"");
+    tern_buf_append_str(b, c->ip);
+    tern_buf_append_str(b, "\"} \r\n");
+    tern_worker_mark_flush(c->w, c);
+}
+
+void tern_client_send_ldm_info(tern_client *c)
+{
+    tern_server *s = srv_of(c);
+    if (has(c, TERN_CF_CLOSING) || c->protocol < 1 || !has(c, TERN_CF_FIRST_PONG_SENT))
+        return;
+    tern_client_send(c, s->ldm_info, s->ldm_info_len);
+}
+
+static void peer_address(tern_client *c)
+{
+    struct sockaddr_storage ss;
+    int len = sizeof ss;
+    snprintf(c->ip, sizeof c->ip, "?");
+    if (uv_tcp_getpeername(&c->tcp, (struct sockaddr *)&ss, &len) != 0)
+        return;
+    if (ss.ss_family == AF_INET) {
+        struct sockaddr_in *a = (struct sockaddr_in *)&ss;
+        uv_ip4_name(a, c->ip, sizeof c->ip);
+        c->port = ntohs(a->sin_port);
+    } else if (ss.ss_family == AF_INET6) {
+        struct sockaddr_in6 *a = (struct sockaddr_in6 *)&ss;
+        uv_ip6_name(a, c->ip, sizeof c->ip);
+        c->port = ntohs(a->sin6_port);
+    }
+}
+
+void tern_client_accept(tern_worker *w, uv_stream_t *listener)
+{
+    tern_server *s = w->srv;
+    tern_client *c = tern_xcalloc(1, sizeof *c);
+    c->w = w;
+    c->acc = s->gacc;
+    c->rtt_ms = -1;
+    c->max_pending = s->opts.max_pending;
+    uv_tcp_init(w->loop, &c->tcp);
+    uv_timer_init(w->loop, &c->ping_timer);
+    c->tcp.data = c->ping_timer.data = c->wreq.data = c;
+    c->handles_open = 2;
+    c->next = w->clients;
+    if (w->clients)
+        w->clients->prev = c;
+    w->clients = c;
+    w->nclients++;
+    s->nclients++;
+    if (uv_accept(listener, (uv_stream_t *)&c->tcp) != 0) {
+        finish_close(c);
+        return;
+    }
+    uv_tcp_nodelay(&c->tcp, 1);
+    c->cid = ++s->next_cid;
+    peer_address(c);
+    /* Before CONNECT the defaults apply (telnet-style use): verbose and
+     * pedantic on, echo on, no headers. */
+    c->flags = TERN_CF_VERBOSE | TERN_CF_PEDANTIC | TERN_CF_ECHO;
+    tern_parser_init(&c->parser);
+    c->parser.max_control_line = s->opts.max_control_line;
+    c->parser.max_payload = s->opts.max_payload;
+    c->parser.headers = false;
+    c->parser.require_connect = false;
+    c->last_activity_ms = c->last_ping_in_ms = uv_now(w->loop);
+
+    send_info(c);
+    if ((int64_t)s->nclients > s->opts.max_connections) {
+        tern_client_send_err(c, "maximum connections exceeded");
+        tern_client_close(c, TERN_CLOSE_MAX_CONNECTIONS);
+        return;
+    }
+    tern_debugf("%s:%d - cid:%llu - Client connection created", c->ip, c->port,
+                (unsigned long long)c->cid);
+    arm_ping_timer(c, first_ping_ms(&s->opts));
+    if (uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read) != 0)
+        tern_client_close(c, TERN_CLOSE_READ_ERROR);
+}

@@ -1,0 +1,116 @@
+/* A client connection: protocol state, subscriptions, outbound buffer.
+ * Owned by one worker; every function here runs on that worker. */
+#ifndef TERN_CLIENT_H
+#define TERN_CLIENT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <uv.h>
+
+#include "buf.h"
+#include "parser.h"
+#include "sidmap.h"
+#include "sublist.h"
+
+typedef struct tern_worker tern_worker;
+typedef struct tern_account tern_account;
+
+/* A client's subscription: the sublist's view first, so a tern_sub* from
+ * a match result is a tern_csub*. Subject, queue and sid live inline. */
+typedef struct tern_csub {
+    tern_sub          s;
+    uint64_t          delivered;
+    uint64_t          max;          /* auto-unsubscribe after max; 0: none */
+    struct tern_csub *retire_next;
+    const char       *sid;
+    uint32_t          sid_len;
+    bool              removed;
+    char              mem[];
+} tern_csub;
+
+enum tern_client_flags {
+    TERN_CF_CONNECT_RECEIVED = 1u << 0,
+    TERN_CF_VERBOSE          = 1u << 1,
+    TERN_CF_PEDANTIC         = 1u << 2,
+    TERN_CF_ECHO             = 1u << 3,
+    TERN_CF_HEADERS          = 1u << 4,
+    TERN_CF_NO_RESPONDERS    = 1u << 5,
+    TERN_CF_FIRST_PONG_SENT  = 1u << 6,
+    TERN_CF_CLOSING          = 1u << 7,
+    TERN_CF_IN_FLUSH         = 1u << 8,
+    TERN_CF_WRITING          = 1u << 9,
+};
+
+typedef enum tern_close_reason {
+    TERN_CLOSE_CLIENT,           /* the peer closed */
+    TERN_CLOSE_PROTOCOL,         /* protocol violation */
+    TERN_CLOSE_PARSE_ERROR,      /* the peer sent -ERR */
+    TERN_CLOSE_SLOW_PENDING,     /* slow consumer (pending bytes) */
+    TERN_CLOSE_SLOW_DEADLINE,    /* slow consumer (write deadline) */
+    TERN_CLOSE_STALE,
+    TERN_CLOSE_MAX_PAYLOAD,
+    TERN_CLOSE_MAX_CONTROL_LINE,
+    TERN_CLOSE_MAX_CONNECTIONS,
+    TERN_CLOSE_AUTH_VIOLATION,
+    TERN_CLOSE_BAD_PROTOCOL,
+    TERN_CLOSE_SERVER_SHUTDOWN,
+    TERN_CLOSE_WRITE_ERROR,
+    TERN_CLOSE_READ_ERROR,
+} tern_close_reason;
+
+typedef struct tern_client {
+    uv_tcp_t      tcp;
+    uv_timer_t    ping_timer;
+    uv_write_t    wreq;
+    tern_worker  *w;
+    tern_account *acc;
+    uint64_t      cid;
+    uint32_t      flags;
+    int           protocol;
+    int           handles_open;     /* tcp + timer; freed when both closed */
+    tern_close_reason close_reason;
+    tern_parser   parser;
+    tern_sidmap   subs;
+    tern_buf      out;              /* being filled */
+    tern_buf      wbuf;             /* being written (uv_write in flight) */
+    size_t        woff;             /* bytes of wbuf already written */
+    int64_t       max_pending;
+    uint64_t      write_start_ms;
+    int           pings_out;
+    uint64_t      last_activity_ms; /* PUB/HPUB/SUB/UNSUB */
+    uint64_t      last_ping_in_ms;  /* client's PING */
+    uint64_t      rtt_start_ms;
+    int64_t       rtt_ms;           /* -1 until measured */
+    char          ip[46];
+    int           port;
+    uint64_t      in_msgs, in_bytes, out_msgs, out_bytes;
+    struct tern_client *flush_next;
+    struct tern_client *prev, *next;          /* worker's list */
+    struct tern_client *bprev, *bnext;        /* worker's blocked list */
+} tern_client;
+
+/* Accept a connection from the listener onto worker w. */
+void tern_client_accept(tern_worker *w, uv_stream_t *listener);
+
+/* Write everything queued (called once per batch by the worker). */
+void tern_client_flush(tern_client *c);
+
+/* Close: flushes what is queued when the reason allows it (errors sent
+ * just before), then closes the socket. Idempotent. */
+void tern_client_close(tern_client *c, tern_close_reason reason);
+
+/* Queue bytes for the client and mark it for flush. */
+void tern_client_send(tern_client *c, const char *p, size_t n);
+
+/* Queue "-ERR '<text>'\r\n". */
+void tern_client_send_err(tern_client *c, const char *text);
+
+/* Queue the lame-duck INFO (ldm:true) if the client can take async INFO. */
+void tern_client_send_ldm_info(tern_client *c);
+
+/* Free a retired subscription (worker's quiescent point). */
+void tern_csub_free(tern_csub *s);
+
+const char *tern_close_reason_str(tern_close_reason r);
+
+#endif

@@ -1,0 +1,75 @@
+/* ternd: parse flags, build the configuration, run the server. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "conf.h"
+#include "log.h"
+#include "server.h"
+
+int main(int argc, char **argv)
+{
+    char err[TERN_CONF_ERR_MAX];
+    tern_cli cli = {0};
+    if (tern_cli_parse(argc, argv, &cli, err, sizeof err) != 0) {
+        fprintf(stderr, "ternd: %s\n%s", err, tern_cli_usage());
+        tern_cli_free(&cli);
+        return 1;
+    }
+    if (cli.help) {
+        fputs(tern_cli_usage(), stdout);
+        tern_cli_free(&cli);
+        return 0;
+    }
+    if (cli.version) {
+        printf("ternd: v%s (nats-server %s protocol)\n", TERN_VERSION, TERN_NATS_VERSION);
+        tern_cli_free(&cli);
+        return 0;
+    }
+
+    char *signal_spec = cli.signal ? strdup(cli.signal) : NULL;
+    bool check = cli.check;
+    char *config = cli.config ? strdup(cli.config) : NULL;
+    tern_opts opts;
+    int rc = tern_server_load_opts(&cli, &opts, err, sizeof err);
+    tern_cli_free(&cli);
+    if (rc != 0) {
+        fprintf(stderr, "ternd: %s\n", err);
+        free(signal_spec);
+        free(config);
+        return 1;
+    }
+    if (signal_spec) {
+        rc = tern_cli_signal(signal_spec, opts.pid_file, err, sizeof err);
+        if (rc != 0)
+            fprintf(stderr, "ternd: %s\n", err);
+        free(signal_spec);
+        free(config);
+        tern_opts_free(&opts);
+        return rc == 0 ? 0 : 1;
+    }
+    if (check) {
+        printf("ternd: configuration %s is valid\n", config ? config : "(defaults)");
+        free(config);
+        tern_opts_free(&opts);
+        return 0;
+    }
+    free(config);
+
+    if (tern_log_configure(&opts.log) != 0) {
+        fprintf(stderr, "ternd: cannot open log file %s\n", opts.log.file);
+        tern_opts_free(&opts);
+        return 1;
+    }
+    tern_server srv;
+    rc = tern_server_init(&srv, &opts, argc, argv);
+    tern_opts_free(&opts);
+    if (rc == 0)
+        rc = tern_server_run(&srv);
+    else
+        rc = 1;
+    tern_server_free(&srv);
+    tern_log_shutdown();
+    return rc;
+}

@@ -1,0 +1,56 @@
+/* Server options: nats-server 2.9.10's defaults and deep copies. */
+#include "opts.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static char *dup_or_null(const char *s)
+{
+    if (!s)
+        return NULL;
+    char *d = strdup(s);
+    if (!d)
+        abort();
+    return d;
+}
+
+void tern_opts_init(tern_opts *o)
+{
+    memset(o, 0, sizeof *o);
+    o->host = dup_or_null(TERN_DEFAULT_HOST);
+    o->port = TERN_DEFAULT_PORT;
+    o->workers = 0;
+    o->max_payload = TERN_DEFAULT_MAX_PAYLOAD;
+    o->max_control_line = TERN_DEFAULT_MAX_CONTROL_LINE;
+    o->max_connections = TERN_DEFAULT_MAX_CONNECTIONS;
+    o->max_pending = TERN_DEFAULT_MAX_PENDING;
+    o->ping_interval_ms = TERN_DEFAULT_PING_INTERVAL_MS;
+    o->ping_max = TERN_DEFAULT_PING_MAX;
+    o->write_deadline_ms = TERN_DEFAULT_WRITE_DEADLINE_MS;
+    o->auth_timeout_ms = TERN_DEFAULT_AUTH_TIMEOUT_MS;
+    o->lame_duck_duration_ms = TERN_DEFAULT_LDM_DURATION_MS;
+    o->lame_duck_grace_ms = TERN_DEFAULT_LDM_GRACE_MS;
+    o->log.time = true;
+}
+
+void tern_opts_free(tern_opts *o)
+{
+    free(o->name);
+    free(o->host);
+    free(o->log.file);
+    free(o->pid_file);
+    free(o->ports_file_dir);
+    free(o->modules_dir);
+    memset(o, 0, sizeof *o);
+}
+
+void tern_opts_copy(tern_opts *dst, const tern_opts *src)
+{
+    *dst = *src;
+    dst->name = dup_or_null(src->name);
+    dst->host = dup_or_null(src->host);
+    dst->log.file = dup_or_null(src->log.file);
+    dst->pid_file = dup_or_null(src->pid_file);
+    dst->ports_file_dir = dup_or_null(src->ports_file_dir);
+    dst->modules_dir = dup_or_null(src->modules_dir);
+}

@@ -1,0 +1,628 @@
+/* Integration test harness; see harness.h. */
+#include "harness.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#ifndef TERN_IT_TERND
+#define TERN_IT_TERND "ternd"
+#endif
+
+#define IT_START_DEADLINE_MS 10000
+#define IT_STOP_DEADLINE_MS  10000
+
+static int passed;
+static int failed;
+
+bool it_check_at(bool cond, const char *file, int line, const char *fmt, ...)
+{
+    if (cond) {
+        passed++;
+        return true;
+    }
+    failed++;
+    va_list ap;
+    va_start(ap, fmt);
+    printf("FAIL %s:%d [%s]: ", file, line, it_server_kind());
+    vprintf(fmt, ap);
+    printf("\n");
+    va_end(ap);
+    fflush(stdout);
+    return false;
+}
+
+int it_summary(void)
+{
+    printf("%d passed, %d failed\n", passed, failed);
+    fflush(stdout);
+    return failed == 0 && passed > 0 ? 0 : 1;
+}
+
+int64_t it_now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+void it_poll_pause(void)
+{
+    struct timespec ts = { 0, 5 * 1000 * 1000 };
+    nanosleep(&ts, NULL);
+}
+
+/* ---- server selection ------------------------------------------------ */
+
+static bool use_nats(void)
+{
+    const char *v = getenv("TERN_TEST_SERVER");
+    return v && strcmp(v, "nats-server") == 0;
+}
+
+const char *it_server_kind(void)
+{
+    return use_nats() ? "nats-server" : "ternd";
+}
+
+static const char *nats_server_path(void)
+{
+    const char *v = getenv("TERN_NATS_SERVER");
+    if (v && *v)
+        return v;
+    /* Debian installs it in /usr/sbin; other systems in /usr/bin. */
+    if (access("/usr/bin/nats-server", X_OK) == 0)
+        return "/usr/bin/nats-server";
+    return "/usr/sbin/nats-server";
+}
+
+static const char *ternd_path(void)
+{
+    const char *v = getenv("TERN_TERND");
+    return v && *v ? v : TERN_IT_TERND;
+}
+
+/* ---- files ------------------------------------------------------------ */
+
+char *it_read_file(const char *path, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return NULL;
+    size_t cap = 4096, n = 0;
+    char *p = malloc(cap + 1);
+    for (;;) {
+        if (n == cap) {
+            cap *= 2;
+            p = realloc(p, cap + 1);
+        }
+        size_t r = fread(p + n, 1, cap - n, f);
+        if (r == 0)
+            break;
+        n += r;
+    }
+    fclose(f);
+    p[n] = '\0';
+    if (len)
+        *len = n;
+    return p;
+}
+
+bool it_wait_file_contains(const char *path, const char *needle, int timeout_ms)
+{
+    int64_t deadline = it_now_ms() + timeout_ms;
+    do {
+        size_t n;
+        char *p = it_read_file(path, &n);
+        bool hit = p && memmem(p, n, needle, strlen(needle)) != NULL;
+        free(p);
+        if (hit)
+            return true;
+        it_poll_pause();
+    } while (it_now_ms() < deadline);
+    return false;
+}
+
+static int write_file(const char *path, const char *text)
+{
+    FILE *f = fopen(path, "w");
+    if (!f)
+        return -1;
+    int rc = fputs(text, f) < 0 ? -1 : 0;
+    if (fclose(f) != 0)
+        rc = -1;
+    return rc;
+}
+
+static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+    (void)st;
+    (void)flag;
+    (void)ftw;
+    return remove(path);
+}
+
+/* ---- configuration ---------------------------------------------------- */
+
+/* Durations as "Ns" or "Nms": both formats read these strings. */
+static void fmt_duration(char *out, size_t n, int64_t ms)
+{
+    if (ms % 1000 == 0)
+        snprintf(out, n, "%llds", (long long)(ms / 1000));
+    else
+        snprintf(out, n, "%lldms", (long long)ms);
+}
+
+typedef struct confbuf {
+    char text[4096];
+    size_t len;
+} confbuf;
+
+static void cb_add(confbuf *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void cb_add(confbuf *c, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(c->text + c->len, sizeof c->text - c->len, fmt, ap);
+    va_end(ap);
+    if (n > 0 && (size_t)n < sizeof c->text - c->len)
+        c->len += (size_t)n;
+}
+
+/* The options both formats spell the same way ("key: value"); indent puts
+ * them under `server:` in YAML. */
+static void add_common(confbuf *c, const it_opts *o, const char *indent)
+{
+    char d[32];
+    if (o->max_payload)
+        cb_add(c, "%smax_payload: %lld\n", indent, (long long)o->max_payload);
+    if (o->max_pending)
+        cb_add(c, "%smax_pending: %lld\n", indent, (long long)o->max_pending);
+    if (o->max_connections)
+        cb_add(c, "%smax_connections: %lld\n", indent, (long long)o->max_connections);
+    if (o->ping_interval_ms) {
+        fmt_duration(d, sizeof d, o->ping_interval_ms);
+        cb_add(c, "%sping_interval: \"%s\"\n", indent, d);
+    }
+    if (o->ping_max)
+        cb_add(c, "%sping_max: %lld\n", indent, (long long)o->ping_max);
+    if (o->write_deadline_ms) {
+        fmt_duration(d, sizeof d, o->write_deadline_ms);
+        cb_add(c, "%swrite_deadline: \"%s\"\n", indent, d);
+    }
+    if (o->lame_duck_duration_ms) {
+        fmt_duration(d, sizeof d, o->lame_duck_duration_ms);
+        cb_add(c, "%slame_duck_duration: \"%s\"\n", indent, d);
+    }
+    if (o->lame_duck_grace_ms) {
+        fmt_duration(d, sizeof d, o->lame_duck_grace_ms);
+        cb_add(c, "%slame_duck_grace_period: \"%s\"\n", indent, d);
+    }
+}
+
+static int write_config(it_server *s, const it_opts *o, char *conf_arg, size_t n)
+{
+    confbuf c = { .len = 0 };
+    if (s->is_nats) {
+        cb_add(&c, "server_name: \"it-%d\"\n", s->port);
+        cb_add(&c, "listen: \"127.0.0.1:%d\"\n", s->port);
+        add_common(&c, o, "");
+        if (o->log_file)
+            cb_add(&c, "log_file: \"%s\"\n", s->log_path);
+        if (o->debug)
+            cb_add(&c, "debug: true\n");
+        if (o->trace)
+            cb_add(&c, "trace: true\n");
+        snprintf(conf_arg, n, "%s/server.conf", s->dir);
+        return write_file(conf_arg, c.text);
+    }
+    cb_add(&c, "server:\n");
+    cb_add(&c, "  name: \"it-%d\"\n", s->port);
+    cb_add(&c, "  listen: \"127.0.0.1:%d\"\n", s->port);
+    add_common(&c, o, "  ");
+    if (o->log_file || o->debug || o->trace) {
+        cb_add(&c, "  log:\n");
+        if (o->log_file)
+            cb_add(&c, "    file: \"%s\"\n", s->log_path);
+        if (o->debug)
+            cb_add(&c, "    debug: true\n");
+        if (o->trace)
+            cb_add(&c, "    trace: true\n");
+    }
+    char confd[200];
+    snprintf(confd, sizeof confd, "%s/conf.d", s->dir);
+    if (mkdir(confd, 0700) != 0)
+        return -1;
+    char file[256];
+    snprintf(file, sizeof file, "%s/00-server.yaml", confd);
+    snprintf(conf_arg, n, "%s", confd);
+    return write_file(file, c.text);
+}
+
+/* ---- process control -------------------------------------------------- */
+
+static int free_port(void)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    if (fd < 0)
+        return -1;
+    struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = 0 };
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof a;
+    int port = -1;
+    if (bind(fd, (struct sockaddr *)&a, sizeof a) == 0 &&
+        getsockname(fd, (struct sockaddr *)&a, &len) == 0)
+        port = ntohs(a.sin_port);
+    close(fd);
+    return port;
+}
+
+static bool proc_net_listening(const char *file, int port)
+{
+    FILE *f = fopen(file, "r");
+    if (!f)
+        return false;
+    char line[512];
+    bool found = false;
+    if (!fgets(line, sizeof line, f)) { /* header */
+        fclose(f);
+        return false;
+    }
+    while (!found && fgets(line, sizeof line, f)) {
+        char local[128];
+        unsigned st;
+        if (sscanf(line, "%*d: %127s %*s %x", local, &st) != 2)
+            continue;
+        const char *colon = strrchr(local, ':');
+        if (colon && st == 0x0A && (int)strtol(colon + 1, NULL, 16) == port)
+            found = true;
+    }
+    fclose(f);
+    return found;
+}
+
+bool it_port_listening(int port)
+{
+    return proc_net_listening("/proc/net/tcp", port) ||
+           proc_net_listening("/proc/net/tcp6", port);
+}
+
+long it_proc_rss_kb(pid_t pid)
+{
+    char path[64];
+    snprintf(path, sizeof path, "/proc/%d/status", (int)pid);
+    char *p = it_read_file(path, NULL);
+    if (!p)
+        return -1;
+    long kb = -1;
+    char *at = strstr(p, "VmRSS:");
+    if (at)
+        kb = strtol(at + 6, NULL, 10);
+    free(p);
+    return kb;
+}
+
+static bool reap(it_server *s, bool block)
+{
+    if (s->exited)
+        return true;
+    int st;
+    pid_t r = waitpid(s->pid, &st, block ? 0 : WNOHANG);
+    if (r == s->pid) {
+        s->exited = true;
+        s->wstatus = st;
+        return true;
+    }
+    return false;
+}
+
+bool it_server_wait_exit(it_server *s, int timeout_ms)
+{
+    int64_t deadline = it_now_ms() + timeout_ms;
+    while (!reap(s, false)) {
+        if (it_now_ms() >= deadline)
+            return false;
+        it_poll_pause();
+    }
+    return true;
+}
+
+int it_server_signal(it_server *s, int sig)
+{
+    if (s->exited || s->pid <= 0)
+        return -1;
+    return kill(s->pid, sig);
+}
+
+char *it_server_log(const it_server *s)
+{
+    return it_read_file(s->log_path[0] && access(s->log_path, R_OK) == 0 ? s->log_path
+                                                                          : s->out_path,
+                        NULL);
+}
+
+static int failed_at_start;
+
+static void dump_tail(const char *title, const char *path)
+{
+    size_t n;
+    char *p = it_read_file(path, &n);
+    if (!p || n == 0) {
+        free(p);
+        return;
+    }
+    const size_t keep = 3000;
+    printf("---- %s (last %zu bytes of %s) ----\n%s\n----\n", title, n > keep ? keep : n,
+           path, n > keep ? p + n - keep : p);
+    free(p);
+}
+
+int it_server_start(it_server *s, const it_opts *o)
+{
+    static const it_opts none;
+    if (!o)
+        o = &none;
+    memset(s, 0, sizeof *s);
+    s->is_nats = use_nats();
+    failed_at_start = failed;
+    snprintf(s->dir, sizeof s->dir, "/tmp/tern-it-XXXXXX");
+    if (!mkdtemp(s->dir)) {
+        perror("mkdtemp");
+        return -1;
+    }
+    s->port = free_port();
+    if (s->port <= 0)
+        return -1;
+    snprintf(s->url, sizeof s->url, "nats://127.0.0.1:%d", s->port);
+    snprintf(s->out_path, sizeof s->out_path, "%s/output.log", s->dir);
+    if (o->log_file)
+        snprintf(s->log_path, sizeof s->log_path, "%s/server.log", s->dir);
+
+    char conf[256];
+    if (write_config(s, o, conf, sizeof conf) != 0) {
+        perror("write config");
+        return -1;
+    }
+    const char *bin = s->is_nats ? nats_server_path() : ternd_path();
+
+    fflush(stdout);
+    fflush(stderr);
+    pid_t pid = fork();
+    if (pid < 0)
+        return -1;
+    if (pid == 0) {
+        /* No orphaned servers if the test process dies. */
+        prctl(PR_SET_PDEATHSIG, SIGKILL);
+        int out = open(s->out_path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+        int in = open("/dev/null", O_RDONLY);
+        if (out < 0 || in < 0)
+            _exit(126);
+        dup2(in, 0);
+        dup2(out, 1);
+        dup2(out, 2);
+        execl(bin, bin, "-c", conf, (char *)NULL);
+        fprintf(stderr, "exec %s: %s\n", bin, strerror(errno));
+        _exit(127);
+    }
+    s->pid = pid;
+    printf("started %s -c %s (pid %d, port %d)\n", bin, conf, (int)pid, s->port);
+
+    int64_t deadline = it_now_ms() + IT_START_DEADLINE_MS;
+    while (!it_port_listening(s->port)) {
+        if (reap(s, false) || it_now_ms() >= deadline) {
+            printf("server %s did not start listening on %d\n", bin, s->port);
+            dump_tail("server output", s->out_path);
+            it_server_stop(s);
+            return -1;
+        }
+        it_poll_pause();
+    }
+    return 0;
+}
+
+void it_server_stop(it_server *s)
+{
+    if (s->pid > 0 && !s->exited) {
+        kill(s->pid, SIGTERM);
+        if (!it_server_wait_exit(s, IT_STOP_DEADLINE_MS)) {
+            printf("server pid %d ignored SIGTERM; killing\n", (int)s->pid);
+            kill(s->pid, SIGKILL);
+            reap(s, true);
+        }
+    }
+    if (failed > failed_at_start) {
+        dump_tail("server output", s->out_path);
+        if (s->log_path[0])
+            dump_tail("server log", s->log_path);
+    }
+    if (s->dir[0] && !getenv("TERN_TEST_KEEP"))
+        nftw(s->dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+    s->dir[0] = '\0';
+    s->pid = 0;
+}
+
+/* ---- raw sockets -------------------------------------------------------- */
+
+void it_buf_free(it_buf *b)
+{
+    free(b->data);
+    b->data = NULL;
+    b->len = b->cap = 0;
+}
+
+void it_buf_reset(it_buf *b)
+{
+    b->len = 0;
+    if (b->data)
+        b->data[0] = '\0';
+}
+
+size_t it_buf_count(const it_buf *b, const char *needle)
+{
+    size_t n = 0, nl = strlen(needle), off = 0;
+    while (off < b->len) {
+        const char *hit = memmem(b->data + off, b->len - off, needle, nl);
+        if (!hit)
+            break;
+        n++;
+        off = (size_t)(hit - b->data) + nl;
+    }
+    return n;
+}
+
+bool it_buf_contains(const it_buf *b, const char *needle)
+{
+    return b->len && memmem(b->data, b->len, needle, strlen(needle)) != NULL;
+}
+
+static void buf_reserve(it_buf *b, size_t extra)
+{
+    if (b->len + extra + 1 <= b->cap)
+        return;
+    size_t cap = b->cap ? b->cap : 4096;
+    while (cap < b->len + extra + 1)
+        cap *= 2;
+    b->data = realloc(b->data, cap);
+    b->cap = cap;
+}
+
+int it_raw_connect(int port, int rcvbuf)
+{
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        return -1;
+    if (rcvbuf > 0)
+        setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof rcvbuf);
+    struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port) };
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (connect(fd, (struct sockaddr *)&a, sizeof a) != 0) {
+        close(fd);
+        return -1;
+    }
+    return fd;
+}
+
+int it_raw_send(int fd, const void *data, size_t len)
+{
+    const char *p = data;
+    while (len > 0) {
+        ssize_t w = send(fd, p, len, MSG_NOSIGNAL);
+        if (w < 0) {
+            if (errno == EINTR)
+                continue;
+            return -1;
+        }
+        p += w;
+        len -= (size_t)w;
+    }
+    return 0;
+}
+
+int it_raw_sends(int fd, const char *s)
+{
+    return it_raw_send(fd, s, strlen(s));
+}
+
+/* One bounded read into b: 1 data, 0 closed (EOF or reset), -1 deadline. */
+static int read_some(int fd, it_buf *b, int64_t deadline)
+{
+    for (;;) {
+        int64_t left = deadline - it_now_ms();
+        if (left <= 0)
+            return -1;
+        struct pollfd p = { .fd = fd, .events = POLLIN };
+        int r = poll(&p, 1, (int)left);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r <= 0)
+            return r == 0 ? -1 : 0;
+        buf_reserve(b, 65536);
+        ssize_t n = recv(fd, b->data + b->len, 65536, 0);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            return 0;
+        b->len += (size_t)n;
+        b->data[b->len] = '\0';
+        return 1;
+    }
+}
+
+int it_raw_read_until(int fd, it_buf *b, const char *needle, int timeout_ms)
+{
+    int64_t deadline = it_now_ms() + timeout_ms;
+    for (;;) {
+        if (it_buf_contains(b, needle))
+            return IT_FOUND;
+        int r = read_some(fd, b, deadline);
+        if (r == 0)
+            return it_buf_contains(b, needle) ? IT_FOUND : IT_CLOSED;
+        if (r < 0)
+            return IT_TIMEOUT;
+    }
+}
+
+int it_raw_read_to_close(int fd, it_buf *b, int timeout_ms)
+{
+    int64_t deadline = it_now_ms() + timeout_ms;
+    for (;;) {
+        int r = read_some(fd, b, deadline);
+        if (r == 0)
+            return IT_CLOSED;
+        if (r < 0)
+            return IT_TIMEOUT;
+    }
+}
+
+int it_raw_client(int port, const char *connect_json, it_buf *b)
+{
+    int fd = it_raw_connect(port, 0);
+    if (fd < 0)
+        return -1;
+    if (it_raw_read_until(fd, b, "\r\n", 5000) != IT_FOUND ||
+        strncmp(b->data, "INFO ", 5) != 0)
+        goto fail;
+    char line[1024];
+    snprintf(line, sizeof line, "CONNECT %s\r\nPING\r\n", connect_json);
+    if (it_raw_sends(fd, line) != 0 || it_raw_read_until(fd, b, "PONG\r\n", 5000) != IT_FOUND)
+        goto fail;
+    return fd;
+fail:
+    close(fd);
+    return -1;
+}
+
+/* ---- cnats --------------------------------------------------------------- */
+
+natsConnection *it_nats_connect(const it_server *s)
+{
+    natsOptions *o = NULL;
+    natsConnection *nc = NULL;
+    natsStatus st = natsOptions_Create(&o);
+    if (st == NATS_OK)
+        st = natsOptions_SetURL(o, s->url);
+    if (st == NATS_OK)
+        st = natsOptions_SetAllowReconnect(o, false);
+    if (st == NATS_OK)
+        st = natsOptions_SetTimeout(o, 5000);
+    if (st == NATS_OK)
+        st = natsConnection_Connect(&nc, o);
+    if (st != NATS_OK)
+        printf("cnats connect to %s: %s\n", s->url, natsStatus_GetText(st));
+    natsOptions_Destroy(o);
+    return nc;
+}
