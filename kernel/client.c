@@ -26,6 +26,12 @@ static inline tern_server *srv_of(tern_client *c) { return c->w->srv; }
 static inline const tern_opts *opts_of(tern_client *c) { return &c->w->srv->opts; }
 static inline bool has(const tern_client *c, uint32_t f) { return (c->flags & f) != 0; }
 
+/* Protocol tracing (-V), in nats-server's form: `"<<- [SUB foo 1]"` for
+ * what the client sent, `"->> [-ERR …]"` for what it was answered. */
+#define trace_in(c, fmt, ...)                                                               \
+    tern_tracef("%s:%d - cid:%llu - \"<<- [" fmt "]\"", (c)->ip, (c)->port,                 \
+                (unsigned long long)(c)->cid, __VA_ARGS__)
+
 /* ---- outbound ------------------------------------------------------- */
 
 static size_t pending_bytes(const tern_client *c)
@@ -57,6 +63,8 @@ void tern_client_send(tern_client *c, const char *p, size_t n)
 
 void tern_client_send_err(tern_client *c, const char *text)
 {
+    tern_tracef("%s:%d - cid:%llu - \"->> [-ERR '%s']\"", c->ip, c->port,
+                (unsigned long long)c->cid, text);
     tern_buf_append(&c->out, "-ERR '", 6);
     tern_buf_append_str(&c->out, text);
     tern_buf_append(&c->out, "'\r\n", 3);
@@ -291,7 +299,8 @@ static bool deliver(tern_client *pub, tern_csub *s, const tern_pub_args *m)
         size -= m->hdr_len;
     }
     tern_buf *b = &c->out;
-    tern_buf_reserve(b, 5 + m->subject_len + 1 + s->sid_len + 1 + m->reply_len + 1 + 44 + size + 2);
+    tern_buf_reserve(b, 5 + m->subject_len + 1 + s->sid_len + 1 + m->reply_len + 1 +
+                            m->hdr_text_len + m->size_text_len + 24 + size + 2);
     if (hmsg) {
         memcpy(b->data + b->len, "HMSG ", 5);
         b->len += 5;
@@ -310,11 +319,18 @@ static bool deliver(tern_client *pub, tern_csub *s, const tern_pub_args *m)
         b->len += m->reply_len;
         b->data[b->len++] = ' ';
     }
+    /* Sizes go out as the publisher wrote them, as nats-server does. */
     if (hmsg) {
-        append_num(b, m->hdr_len);
+        memcpy(b->data + b->len, m->hdr_text, m->hdr_text_len);
+        b->len += m->hdr_text_len;
         b->data[b->len++] = ' ';
     }
-    append_num(b, size);
+    if (m->hdr_len > 0 && !hmsg) {
+        append_num(b, size);
+    } else {
+        memcpy(b->data + b->len, m->size_text, m->size_text_len);
+        b->len += m->size_text_len;
+    }
     memcpy(b->data + b->len, "\r\n", 2);
     b->len += 2;
     memcpy(b->data + b->len, data, size);
@@ -438,6 +454,8 @@ static int on_pub(void *ud, const tern_pub_args *m)
 {
     tern_client *c = ud;
     tern_worker *w = c->w;
+    trace_in(c, "%s %.*s%s%.*s %zu", m->hpub ? "HPUB" : "PUB", (int)m->subject_len, m->subject,
+             m->reply ? " " : "", (int)m->reply_len, m->reply ? m->reply : "", m->size);
     c->in_msgs++;
     c->in_bytes += m->size;
     w->stats.in_msgs++;
@@ -467,6 +485,8 @@ static int on_sub(void *ud, const char *subj, size_t subj_len, const char *queue
                   size_t queue_len, const char *sid, size_t sid_len)
 {
     tern_client *c = ud;
+    trace_in(c, "SUB %.*s%s%.*s %.*s", (int)subj_len, subj, queue ? " " : "", (int)queue_len,
+             queue ? queue : "", (int)sid_len, sid);
     c->last_activity_ms = c->w->now_ms;
     /* nats-server checks the subject's tokens only; any queue name goes. */
     if (!tern_subject_valid(subj, subj_len, true)) {
@@ -507,6 +527,7 @@ static int on_sub(void *ud, const char *subj, size_t subj_len, const char *queue
 static int on_unsub(void *ud, const char *sid, size_t sid_len, int64_t max)
 {
     tern_client *c = ud;
+    trace_in(c, "UNSUB %.*s%s", (int)sid_len, sid, max ? " max" : "");
     c->last_activity_ms = c->w->now_ms;
     tern_csub *s = tern_sidmap_get(&c->subs, sid, sid_len);
     if (s) {
@@ -524,6 +545,7 @@ static void arm_ping_timer(tern_client *c, uint64_t ms);
 static int on_ping(void *ud)
 {
     tern_client *c = ud;
+    trace_in(c, "%s", "PING");
     c->last_ping_in_ms = c->w->now_ms;
     tern_client_send(c, "PONG\r\n", 6);
     c->flags |= TERN_CF_FIRST_PONG_SENT;
@@ -533,6 +555,7 @@ static int on_ping(void *ud)
 static int on_pong(void *ud)
 {
     tern_client *c = ud;
+    trace_in(c, "%s", "PONG");
     c->pings_out = 0;
     if (c->rtt_start_ms) {
         c->rtt_ms = (int64_t)(uv_now(c->w->loop) - c->rtt_start_ms);
@@ -547,11 +570,19 @@ static int on_ok(void *ud)
     return TERN_PARSE_OK;
 }
 
+/* A client's INFO is decoded and ignored, as nats-server does: only JSON
+ * that does not decode closes the connection. */
 static int on_info(void *ud, const char *json, size_t len)
 {
-    (void)ud; /* a client's INFO is parsed and ignored, as nats-server does */
-    (void)json;
-    (void)len;
+    tern_client *c = ud;
+    json_error_t jerr;
+    json_t *v = json_loadb(json, len, JSON_DECODE_ANY | JSON_ALLOW_NUL, &jerr);
+    if (!v || !(json_is_object(v) || json_is_null(v))) {
+        json_decref(v);
+        tern_client_close(c, TERN_CLOSE_PROTOCOL);
+        return TERN_PARSE_CLOSED;
+    }
+    json_decref(v);
     return TERN_PARSE_OK;
 }
 
@@ -685,6 +716,7 @@ static int parse_connect(const char *json, size_t len, connect_opts *o)
 static int on_connect(void *ud, const char *json, size_t len)
 {
     tern_client *c = ud;
+    trace_in(c, "CONNECT %.*s", (int)len, json);
     /* Like nats-server, a CONNECT decodes over the current options: a
      * second CONNECT changes only the fields it names. */
     connect_opts o = {

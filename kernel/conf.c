@@ -726,7 +726,7 @@ int tern_conf_duration_ms(const tern_conf_node *n, int64_t *out, char *err, size
 
 int tern_conf_path(const tern_conf_node *n, char **out, char *err, size_t errlen)
 {
-    char *s;
+    char *s = NULL;
     if (tern_conf_string(n, &s, err, errlen) < 0)
         return -1;
     if (s[0] == '/' || s[0] == '\0') {

@@ -195,6 +195,32 @@ static const unsigned char sep_class[256] = {
     [' '] = SEP_BLANK, ['\t'] = SEP_BLANK, ['\r'] = SEP_CRLF, ['\n'] = SEP_CRLF,
 };
 
+/* End of the token that starts at u[k]. Every separator is <= 0x20, so
+ * eight bytes at a time are tested for "some byte < 0x21" (the lowest
+ * flagged byte is exact) and only such a byte is looked up. */
+static size_t token_end(const unsigned char *u, size_t k, size_t n, unsigned mask)
+{
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    const uint64_t ones = 0x0101010101010101ull, high = 0x8080808080808080ull;
+    while (n - k >= 8) {
+        uint64_t x;
+        memcpy(&x, u + k, 8);
+        uint64_t t = (x - ones * 0x21) & ~x & high;
+        if (!t) {
+            k += 8;
+            continue;
+        }
+        k += (size_t)__builtin_ctzll(t) / 8;
+        if (sep_class[u[k]] & mask)
+            return k;
+        k++;
+    }
+#endif
+    while (k < n && !(sep_class[u[k]] & mask))
+        k++;
+    return k;
+}
+
 /* Splits s into at most max tokens; returns the token count, or max + 1
  * when there are more. */
 static int split(const char *s, size_t n, tok *out, int max, unsigned mask)
@@ -210,8 +236,7 @@ static int split(const char *s, size_t n, tok *out, int max, unsigned mask)
         if (cnt == max)
             return max + 1;
         size_t st = k;
-        while (k < n && !(sep_class[u[k]] & mask))
-            k++;
+        k = token_end(u, k, n, mask);
         out[cnt].s = s + st;
         out[cnt].n = k - st;
         cnt++;
@@ -261,6 +286,10 @@ static tern_parse_status parse_pub(const tern_parser *p, bool hpub, const char *
     m->size = (size_t)size;
     m->hdr_len = (size_t)hdr;
     m->hpub = hpub;
+    m->size_text = t[cnt - 1].s;
+    m->size_text_len = t[cnt - 1].n;
+    m->hdr_text = hpub ? t[cnt - 2].s : NULL;
+    m->hdr_text_len = hpub ? t[cnt - 2].n : 0;
     return TERN_PARSE_OK;
 }
 
@@ -304,15 +333,22 @@ static void keep_pub(tern_parser *p, const tern_pub_args *m, bool in_scratch)
 {
     if (!in_scratch) {
         p->scratch_len = 0;
-        scratch_reserve(p, m->subject_len + m->reply_len);
+        scratch_reserve(p, m->subject_len + m->reply_len + m->hdr_text_len + m->size_text_len);
         p->pub_args_off[0] = 0;
         scratch_append(p, m->subject, m->subject_len);
         p->pub_args_off[1] = p->scratch_len;
         if (m->reply)
             scratch_append(p, m->reply, m->reply_len);
+        p->pub_args_off[2] = p->scratch_len;
+        if (m->hdr_text)
+            scratch_append(p, m->hdr_text, m->hdr_text_len);
+        p->pub_args_off[3] = p->scratch_len;
+        scratch_append(p, m->size_text, m->size_text_len);
     } else {
         p->pub_args_off[0] = (size_t)(m->subject - p->scratch);
         p->pub_args_off[1] = m->reply ? (size_t)(m->reply - p->scratch) : 0;
+        p->pub_args_off[2] = m->hdr_text ? (size_t)(m->hdr_text - p->scratch) : 0;
+        p->pub_args_off[3] = (size_t)(m->size_text - p->scratch);
     }
     p->pub = *m;
 }
@@ -596,6 +632,8 @@ tern_parse_status tern_parser_feed(tern_parser *p, const char *buf, size_t len,
             tern_pub_args m = p->pub;
             m.subject = p->scratch + p->pub_args_off[0];
             m.reply = m.reply ? p->scratch + p->pub_args_off[1] : NULL;
+            m.hdr_text = m.hdr_text ? p->scratch + p->pub_args_off[2] : NULL;
+            m.size_text = p->scratch + p->pub_args_off[3];
             m.data = p->msg;
             p->state = ST_START;
             st = cb->on_pub ? cb->on_pub(ud, &m) : TERN_PARSE_OK;

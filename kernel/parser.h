@@ -1,11 +1,12 @@
-/* The NATS client-protocol parser: a byte-at-a-time state machine that is
- * resumable at any byte boundary and zero-copy where it can be.
+/* The NATS client-protocol parser: a state machine over op names, with
+ * memchr for line ends and byte counts for payloads, resumable at any byte
+ * boundary and zero-copy where it can be.
  *
  * Arguments and payloads handed to callbacks point into the caller's read
  * buffer when the whole frame is inside it; when a frame spans reads, the
  * partial control line is copied into a scratch buffer (bounded by
- * max_control_line) and the partial payload into a message buffer (bounded
- * by max_payload + 2). Pointers passed to a callback are valid only during
+ * max_control_line + 2) and the partial payload into a message buffer
+ * (bounded by max_payload + 2). Pointers passed to a callback are valid only during
  * that callback.
  *
  * Semantics follow nats-server 2.9.10's server/parser.go for a CLIENT
@@ -40,6 +41,12 @@ typedef struct tern_pub_args {
     size_t      size;         /* total bytes (headers + payload) */
     size_t      hdr_len;
     bool        hpub;
+    /* The size fields as the client wrote them: nats-server copies them
+     * into MSG/HMSG byte for byte (a size "0002" is delivered as "0002"). */
+    const char *size_text;
+    size_t      size_text_len;
+    const char *hdr_text;     /* HPUB only */
+    size_t      hdr_text_len;
 } tern_pub_args;
 
 /* Every callback returns a tern_parse_status: TERN_PARSE_OK to go on,
@@ -82,7 +89,8 @@ typedef struct tern_parser {
     size_t   msg_len, msg_cap;
     tern_pub_args pub;         /* PUB/HPUB args while the payload is split
                                   (subject/reply are rebuilt from offsets) */
-    size_t   pub_args_off[2];  /* subject and reply offsets inside scratch */
+    size_t   pub_args_off[4];  /* subject, reply, header-size and size
+                                  offsets inside scratch */
 } tern_parser;
 
 void tern_parser_init(tern_parser *p);

@@ -179,22 +179,32 @@ bool tern_subject_valid(const char *s, size_t len, bool wildcards)
 
 /* ---- subscription vectors -------------------------------------------- */
 
-/* A growable array of subs; once it holds more than SUBVEC_INDEX_MIN
- * entries it also keeps a pointer-hash index (slot = position + 1) so that
- * removing one of 100k subscribers of one subject is O(1), not a scan. */
+/* A growable array of subs. A single sub (the common case: one subscriber
+ * per subject) is held inline, without an allocation. Once the array holds
+ * more than SUBVEC_INDEX_MIN entries it also keeps a pointer-hash index
+ * (slot = position + 1) so that removing one of 100k subscribers of one
+ * subject is O(1), not a scan. */
 #define SUBVEC_INDEX_MIN 16
 
 typedef struct subvec {
-    tern_sub **v;
+    union {
+        tern_sub **arr;    /* cap > 1 */
+        tern_sub  *one;    /* cap <= 1 */
+    } u;
     uint32_t  *idx;
     uint32_t   n, cap;
-    uint32_t   icap;   /* power of two, or 0 without index */
+    uint32_t   icap;       /* power of two, or 0 without index */
 } subvec;
+
+static inline tern_sub **subvec_items(subvec *sv)
+{
+    return sv->cap <= 1 ? &sv->u.one : sv->u.arr;
+}
 
 static void subvec_index_put(subvec *sv, uint32_t pos)
 {
     uint32_t mask = sv->icap - 1;
-    uint32_t i = hash_ptr(sv->v[pos]) & mask;
+    uint32_t i = hash_ptr(sv->u.arr[pos]) & mask;
     while (sv->idx[i])
         i = (i + 1) & mask;
     sv->idx[i] = pos + 1;
@@ -212,10 +222,19 @@ static void subvec_index_build(subvec *sv, uint32_t icap)
 static void subvec_add(subvec *sv, tern_sub *sub)
 {
     if (sv->n == sv->cap) {
-        sv->cap = sv->cap ? sv->cap * 2 : 1;
-        sv->v = xrealloc(sv->v, sv->cap * sizeof *sv->v);
+        if (sv->cap == 0) {
+            sv->cap = 1;
+        } else if (sv->cap == 1) {
+            tern_sub **arr = xmalloc(2 * sizeof *arr);
+            arr[0] = sv->u.one;
+            sv->u.arr = arr;
+            sv->cap = 2;
+        } else {
+            sv->cap *= 2;
+            sv->u.arr = xrealloc(sv->u.arr, sv->cap * sizeof *sv->u.arr);
+        }
     }
-    sv->v[sv->n++] = sub;
+    subvec_items(sv)[sv->n++] = sub;
     if (sv->icap) {
         if (sv->n * 2 > sv->icap)
             subvec_index_build(sv, sv->icap * 2);
@@ -231,11 +250,12 @@ static uint32_t subvec_index_slot(const subvec *sv, const tern_sub *sub)
 {
     uint32_t mask = sv->icap - 1;
     for (uint32_t i = hash_ptr(sub) & mask; sv->idx[i]; i = (i + 1) & mask)
-        if (sv->v[sv->idx[i] - 1] == sub)
+        if (sv->u.arr[sv->idx[i] - 1] == sub)
             return i;
     return UINT32_MAX;
 }
 
+/* Backward-shift deletion (linear probing): no tombstones to clean up. */
 static void subvec_index_delete_slot(subvec *sv, uint32_t i)
 {
     uint32_t mask = sv->icap - 1;
@@ -244,7 +264,7 @@ static void subvec_index_delete_slot(subvec *sv, uint32_t i)
         j = (j + 1) & mask;
         if (!sv->idx[j])
             break;
-        uint32_t home = hash_ptr(sv->v[sv->idx[j] - 1]) & mask;
+        uint32_t home = hash_ptr(sv->u.arr[sv->idx[j] - 1]) & mask;
         /* Move j back into the hole at i unless its home lies in (i, j]. */
         bool stays = (i <= j) ? (home > i && home <= j) : (home > i || home <= j);
         if (!stays) {
@@ -255,9 +275,18 @@ static void subvec_index_delete_slot(subvec *sv, uint32_t i)
     sv->idx[i] = 0;
 }
 
+static void subvec_release(subvec *sv)
+{
+    if (sv->cap > 1)
+        free(sv->u.arr);
+    free(sv->idx);
+    memset(sv, 0, sizeof *sv);
+}
+
 /* Removes `sub`; returns false if it is not there. Order is not kept. */
 static bool subvec_del(subvec *sv, const tern_sub *sub)
 {
+    tern_sub **v = subvec_items(sv);
     uint32_t pos = UINT32_MAX, slot = UINT32_MAX;
     if (sv->icap) {
         slot = subvec_index_slot(sv, sub);
@@ -265,7 +294,7 @@ static bool subvec_del(subvec *sv, const tern_sub *sub)
             pos = sv->idx[slot] - 1;
     } else {
         for (uint32_t p = 0; p < sv->n; p++)
-            if (sv->v[p] == sub) {
+            if (v[p] == sub) {
                 pos = p;
                 break;
             }
@@ -276,17 +305,14 @@ static bool subvec_del(subvec *sv, const tern_sub *sub)
     if (sv->icap) {
         subvec_index_delete_slot(sv, slot);
         if (pos != last)
-            sv->idx[subvec_index_slot(sv, sv->v[last])] = pos + 1;
+            sv->idx[subvec_index_slot(sv, v[last])] = pos + 1;
     }
-    sv->v[pos] = sv->v[last];
+    v[pos] = v[last];
     sv->n--;
-    if (sv->n == 0) {
-        free(sv->v);
-        free(sv->idx);
-        memset(sv, 0, sizeof *sv);
-    } else if (sv->icap && sv->n * 8 < sv->icap && sv->icap > 64) {
+    if (sv->n == 0)
+        subvec_release(sv);
+    else if (sv->icap && sv->n * 8 < sv->icap && sv->icap > 64)
         subvec_index_build(sv, sv->icap / 2);
-    }
     return true;
 }
 
@@ -306,12 +332,19 @@ typedef struct subs_block {
 
 struct node;
 
-/* Literal children: while cap <= KIDS_SMALL the table is a dense array
- * [0, n) scanned linearly; beyond, an open-addressing table of size cap. */
+/* Literal children in one of three shapes, by cap:
+ *   cap <= 1            the only child, inline (chains like foo.<n>.bar);
+ *   2 .. KIDS_SMALL     a dense array [0, n) scanned linearly;
+ *   > KIDS_SMALL        an open-addressing table (linear probing) of cap
+ *                       node pointers followed by their cap token hashes,
+ *                       so probes compare hashes without touching nodes. */
 #define KIDS_SMALL 8
 
 typedef struct kids {
-    struct node **tab;
+    union {
+        struct node **tab;
+        struct node  *one;
+    } u;
     uint32_t      n, cap;
     struct node  *pwc, *fwc;
 } kids;
@@ -341,20 +374,34 @@ static inline uint32_t tok_hash(const char *t, size_t len)
 static inline bool is_pwc(const char *t, size_t len) { return len == 1 && t[0] == '*'; }
 static inline bool is_fwc(const char *t, size_t len) { return len == 1 && t[0] == '>'; }
 
-static node *kids_find(const kids *k, const char *t, uint32_t len, uint32_t h)
+static inline node **kids_arr(kids *k)
+{
+    return k->cap <= 1 ? &k->u.one : k->u.tab;
+}
+
+static inline uint32_t *kids_hashes(const kids *k)
+{
+    return (uint32_t *)(k->u.tab + k->cap);
+}
+
+static node *kids_find(kids *k, const char *t, uint32_t len, uint32_t h)
 {
     if (k->cap <= KIDS_SMALL) {
+        node **a = kids_arr(k);
         for (uint32_t i = 0; i < k->n; i++) {
-            node *c = k->tab[i];
-            if (c->len == len && memcmp(c->tok, t, len) == 0)
+            node *c = a[i];
+            if (c->hash == h && c->len == len && memcmp(c->tok, t, len) == 0)
                 return c;
         }
         return NULL;
     }
     uint32_t mask = k->cap - 1;
-    for (uint32_t i = h & mask; k->tab[i]; i = (i + 1) & mask) {
-        node *c = k->tab[i];
-        if (c->hash == h && c->len == len && memcmp(c->tok, t, len) == 0)
+    const uint32_t *hs = kids_hashes(k);
+    for (uint32_t i = h & mask; k->u.tab[i]; i = (i + 1) & mask) {
+        if (hs[i] != h)
+            continue;
+        node *c = k->u.tab[i];
+        if (c->len == len && memcmp(c->tok, t, len) == 0)
             return c;
     }
     return NULL;
@@ -363,84 +410,93 @@ static node *kids_find(const kids *k, const char *t, uint32_t len, uint32_t h)
 static void kids_put_hashed(node **tab, uint32_t cap, node *c)
 {
     uint32_t mask = cap - 1;
+    uint32_t *hs = (uint32_t *)(tab + cap);
     uint32_t i = c->hash & mask;
     while (tab[i])
         i = (i + 1) & mask;
     tab[i] = c;
+    hs[i] = c->hash;
 }
 
-/* Re-lays the table at `cap` (either representation). */
+/* Re-lays the children at `cap` (>= 2: never back to inline). */
 static void kids_resize(kids *k, uint32_t cap)
 {
-    node **old = k->tab;
-    uint32_t oldcap = k->cap, n = k->n;
-    node **tab = xcalloc(cap, sizeof *tab);
-    if (oldcap <= KIDS_SMALL) {
-        for (uint32_t i = 0; i < n; i++) {
+    size_t slot = cap > KIDS_SMALL ? sizeof(node *) + sizeof(uint32_t) : sizeof(node *);
+    node **tab = xcalloc(cap, slot);
+    uint32_t j = 0;
+    if (k->cap <= KIDS_SMALL) {
+        node **a = kids_arr(k);
+        for (uint32_t i = 0; i < k->n; i++) {
             if (cap <= KIDS_SMALL)
-                tab[i] = old[i];
+                tab[j++] = a[i];
             else
-                kids_put_hashed(tab, cap, old[i]);
+                kids_put_hashed(tab, cap, a[i]);
         }
     } else {
-        uint32_t j = 0;
-        for (uint32_t i = 0; i < oldcap; i++) {
-            if (!old[i])
+        for (uint32_t i = 0; i < k->cap; i++) {
+            node *c = k->u.tab[i];
+            if (!c)
                 continue;
             if (cap <= KIDS_SMALL)
-                tab[j++] = old[i];
+                tab[j++] = c;
             else
-                kids_put_hashed(tab, cap, old[i]);
+                kids_put_hashed(tab, cap, c);
         }
     }
-    free(old);
-    k->tab = tab;
+    if (k->cap > 1)
+        free(k->u.tab);
+    k->u.tab = tab;
     k->cap = cap;
 }
 
 static void kids_add(kids *k, node *c)
 {
-    if (k->cap <= KIDS_SMALL) {
-        if (k->n == k->cap) {
-            /* Grow 2, 4, 8, then switch to a hash table of 32 (load 9/32). */
-            kids_resize(k, k->cap == 0 ? 2 : k->cap < KIDS_SMALL ? k->cap * 2 : 32);
-        }
+    if (k->cap == 0) {
+        k->cap = 1;
+    } else if (k->cap <= KIDS_SMALL) {
+        /* Grow 1 (inline), 2, 4, 8, then a hash table of 32 (load 9/32). */
+        if (k->n == k->cap)
+            kids_resize(k, k->cap < KIDS_SMALL ? k->cap * 2 : 32);
     } else if ((k->n + 1) * 4 > k->cap * 3) {
         kids_resize(k, k->cap * 2);
     }
     if (k->cap <= KIDS_SMALL)
-        k->tab[k->n] = c;
+        kids_arr(k)[k->n] = c;
     else
-        kids_put_hashed(k->tab, k->cap, c);
+        kids_put_hashed(k->u.tab, k->cap, c);
     k->n++;
 }
 
 static void kids_del(kids *k, node *c)
 {
     if (k->cap <= KIDS_SMALL) {
+        node **a = kids_arr(k);
         for (uint32_t i = 0; i < k->n; i++)
-            if (k->tab[i] == c) {
-                k->tab[i] = k->tab[--k->n];
+            if (a[i] == c) {
+                a[i] = a[--k->n];
                 return;
             }
         return;
     }
+    node **tab = k->u.tab;
+    uint32_t *hs = kids_hashes(k);
     uint32_t mask = k->cap - 1;
     uint32_t i = c->hash & mask;
-    while (k->tab[i] != c)
+    while (tab[i] != c)
         i = (i + 1) & mask;
     for (uint32_t j = i;;) {
         j = (j + 1) & mask;
-        if (!k->tab[j])
+        if (!tab[j])
             break;
-        uint32_t home = k->tab[j]->hash & mask;
+        uint32_t home = hs[j] & mask;
         bool stays = (i <= j) ? (home > i && home <= j) : (home > i || home <= j);
         if (!stays) {
-            k->tab[i] = k->tab[j];
+            tab[i] = tab[j];
+            hs[i] = hs[j];
             i = j;
         }
     }
-    k->tab[i] = NULL;
+    tab[i] = NULL;
     k->n--;
     /* Give memory back as a level empties (1M unsubscribes must not leave
      * a 2M-slot table behind). */
@@ -461,7 +517,8 @@ static bool kids_empty(const kids *k)
 
 static void kids_free(kids *k)
 {
-    free(k->tab);
+    if (k->cap > 1)
+        free(k->u.tab);
     free(k);
 }
 
@@ -479,11 +536,9 @@ static node *node_new(tern_sublist *sl, const char *t, uint32_t len, uint32_t h)
 
 static void subs_block_free(subs_block *b)
 {
-    free(b->plain.v);
-    free(b->plain.idx);
+    subvec_release(&b->plain);
     for (uint32_t i = 0; i < b->nq; i++) {
-        free(b->q[i]->subs.v);
-        free(b->q[i]->subs.idx);
+        subvec_release(&b->q[i]->subs);
         free(b->q[i]);
     }
     free(b->q);
@@ -495,12 +550,13 @@ static void node_free_rec(tern_sublist *sl, node *n);
 static void kids_free_rec(tern_sublist *sl, kids *k)
 {
     if (k->cap <= KIDS_SMALL) {
+        node **a = kids_arr(k);
         for (uint32_t i = 0; i < k->n; i++)
-            node_free_rec(sl, k->tab[i]);
+            node_free_rec(sl, a[i]);
     } else {
         for (uint32_t i = 0; i < k->cap; i++)
-            if (k->tab[i])
-                node_free_rec(sl, k->tab[i]);
+            if (k->u.tab[i])
+                node_free_rec(sl, k->u.tab[i]);
     }
     if (k->pwc)
         node_free_rec(sl, k->pwc);
@@ -773,13 +829,13 @@ static void push_sub(tern_sub ***v, size_t *n, size_t *cap, tern_sub *const *src
 
 static void collect_node(tern_sublist_cache *c, const node *n)
 {
-    const subs_block *b = n->subs;
+    subs_block *b = n->subs;
     if (!b)
         return;
     if (b->plain.n)
-        push_sub(&c->ps, &c->nps, &c->ps_cap, b->plain.v, b->plain.n);
+        push_sub(&c->ps, &c->nps, &c->ps_cap, subvec_items(&b->plain), b->plain.n);
     for (uint32_t i = 0; i < b->nq; i++) {
-        const qgroup *q = b->q[i];
+        qgroup *q = b->q[i];
         sgroup *g = NULL;
         for (size_t j = 0; j < c->ngs; j++)
             if (c->gs[j].len == q->len && memcmp(c->gs[j].name, q->name, q->len) == 0) {
@@ -798,7 +854,7 @@ static void collect_node(tern_sublist_cache *c, const node *n)
             g->len = q->len;
             g->n = 0;
         }
-        push_sub(&g->v, &g->n, &g->cap, q->subs.v, q->subs.n);
+        push_sub(&g->v, &g->n, &g->cap, subvec_items(&q->subs), q->subs.n);
     }
 }
 
@@ -806,7 +862,7 @@ static void collect_node(tern_sublist_cache *c, const node *n)
  * from here on, `*` consumes this token and recurses, and the literal
  * child continues the walk. A literal `*`/`>` in the published subject is
  * looked up as a literal, which never exists, so it only meets wildcards. */
-static void match_kids(tern_sublist_cache *c, const kids *k, size_t i, size_t nt)
+static void match_kids(tern_sublist_cache *c, kids *k, size_t i, size_t nt)
 {
     for (;;) {
         const tok *t = &c->toks[i];
@@ -927,8 +983,8 @@ static void cache_put(tern_sublist_cache *c, const centry *e)
     c->n++;
 }
 
-/* Evicts every stale entry and about half of the rest, chosen at random
- * (cheap, and hot subjects come straight back). */
+/* Evicts every stale entry and at least half of the rest, chosen at
+ * random (cheap, and hot subjects come straight back). */
 static void cache_evict(tern_sublist_cache *c, uint64_t gen, bool all)
 {
     uint32_t keep = 0;
@@ -945,7 +1001,9 @@ static void cache_evict(tern_sublist_cache *c, uint64_t gen, bool all)
         bool coin = bits & 1;
         bits >>= 1;
         nbits--;
-        if (all || e->gen != gen || coin)
+        /* Capping survivors at max/2 guarantees room; slots are in hash
+         * order, so which ones survive is still effectively random. */
+        if (all || e->gen != gen || coin || keep >= c->max / 2)
             retire(c, e->res);
         else
             c->evict_tmp[keep++] = *e;

@@ -231,9 +231,10 @@ void tern_units_format_duration(int64_t ms, char *buf, size_t len)
     uint64_t h = secs / 3600, m = secs / 60 % 60, s = secs % 60;
     char fr[8] = "";
     if (frac) {
-        snprintf(fr, sizeof fr, ".%03" PRIu64, frac);
-        for (size_t n = strlen(fr); fr[n - 1] == '0'; n--)
-            fr[n - 1] = '\0';
+        /* ".250" → ".25": Go prints no trailing zeros */
+        int n = snprintf(fr, sizeof fr, ".%03u", (unsigned)frac);
+        while (n > 1 && fr[n - 1] == '0')
+            fr[--n] = '\0';
     }
     if (h)
         snprintf(buf, len, "%s%" PRIu64 "h%" PRIu64 "m%" PRIu64 "%ss", sign, h, m, s, fr);

@@ -5,7 +5,7 @@
 // says (e.g. times out, or closes for another reason) fails on the reference
 // too. See lib/rawcase.mjs for how writes, the final PING and `pongs` work.
 //
-// Option sets (servers are shared per set): default, or
+// Option sets (one server per set and lane, shared by its cases): default, or
 //   small_ctl:     max_control_line 64
 //   small_payload: max_payload 16
 

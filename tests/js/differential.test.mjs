@@ -19,7 +19,7 @@ const kinds = referenceOnly ? ["nats-server"] : ["nats-server", "ternd"];
 // many cases still finishes the suite in bounded time. Subjects are shared
 // inside one server, so each lane has its own servers: one per (kind,
 // option set), started on first use.
-const LANES = 4;
+const LANES = 6;
 const servers = new Map();
 async function serverFor(kind, optionSet, lane) {
   const key = `${kind}/${optionSet}/${lane}`;

@@ -330,6 +330,42 @@ static void test_ops(void **state)
     CHECK(&DEF, "PUB a 9\r\n\r\nPING\r\n\0\r\n", OK, "PUB a|-|\\r\\nPING\\r\\n\\x00\n");
 }
 
+/* Tokens longer than a machine word, with control bytes (< 0x21 but not
+ * separators) and high bytes inside, separators at every offset. */
+static void test_tokens(void **state)
+{
+    (void)state;
+    CHECK(&DEF, "SUB abcdefghijklmnop\tq\001rstuvwxyz0123456789 sid\r\n", OK,
+          "SUB abcdefghijklmnop|q\\x01rstuvwxyz0123456789|sid\n");
+    CHECK(&DEF, "PUB \x80\xff\001abcdefgh\037xyz\x7f\x20\x21 1\r\nx\r\n", OK,
+          "PUB \\x80\\xff\\x01abcdefgh\\x1fxyz\\x7f|!|x\n");
+    CHECK(&DEF, "SUB a\0b\0c\0d\0e\0f\0g\0h\0i\0 1\r\n", OK,
+          "SUB a\\x00b\\x00c\\x00d\\x00e\\x00f\\x00g\\x00h\\x00i\\x00|-|1\n");
+    /* `SUB abc\001 defghijklmn 1` then `PUB abc\001 1`: nats-server
+     * delivered `MSG abc\001 1 1`: the control byte belongs to the subject
+     * and the blank right after it separates. */
+    CHECK(&DEF, "SUB abc\001 defghijklmn 1\r\n", OK, "SUB abc\\x01|defghijklmn|1\n");
+    CHECK(&DEF, "SUB abc\001\001\001\001\001\001\001\001 q 1\r\n", OK,
+          "SUB abc\\x01\\x01\\x01\\x01\\x01\\x01\\x01\\x01|q|1\n");
+    /* PUB keeps CR inside a long subject; SUB splits there. */
+    CHECK(&DEF, "PUB abcdefghij\rklmnopqrstu 1\r\nx\r\n", OK, "PUB abcdefghij\\rklmnopqrstu|-|x\n");
+    CHECK(&DEF, "SUB abcdefghij\rklmnopqrstu 1\r\n", OK, "SUB abcdefghij|klmnopqrstu|1\n");
+    /* a separator at each offset of a 24-byte subject */
+    for (int at = 1; at < 24; at++) {
+        char in[64], want[64];
+        char subj[25];
+        for (int k = 0; k < 24; k++)
+            subj[k] = (char)('a' + k);
+        subj[24] = '\0';
+        snprintf(in, sizeof in, "SUB %.*s\t%s 9\r\n", at, subj, subj + at);
+        snprintf(want, sizeof want, "SUB %.*s|%s|9\n", at, subj, subj + at);
+        result r = consistent(&DEF, in, strlen(in));
+        assert_int_equal(r.status, OK);
+        assert_string_equal(r.log, want);
+        free(r.log);
+    }
+}
+
 /* ---- every status --------------------------------------------------- */
 
 static void test_statuses(void **state)
@@ -393,6 +429,14 @@ static void test_quirks_pub(void **state)
     CHECK(&DEF, "PUB a b c 1\r\nx\r\n", PROTO, "");
     /* `PUB\r\n` (no separator): -ERR 'Unknown Protocol Operation', closed. */
     CHECK(&DEF, "PUB\r\n", UNKNOWN, "");
+    /* `PUBfoo 1`, `SUBfoo 1`, `HPUBfoo 0 1`, `UNSUBX 1`: Unknown Protocol
+     * Operation, closed. `CONNECTX`: closed silently (JSON "X", the client
+     * layer's call). */
+    CHECK(&DEF, "PUBfoo 1\r\nx\r\n", UNKNOWN, "");
+    CHECK(&DEF, "SUBfoo 1\r\n", UNKNOWN, "");
+    CHECK(&HDR, "HPUBfoo 0 1\r\nx\r\n", UNKNOWN, "");
+    CHECK(&DEF, "UNSUBX 1\r\n", UNKNOWN, "");
+    CHECK(&DEF, "CONNECTX\r\n", OK, "CONNECT X\n");
     /* `PUB \r\n`: the CR is taken as the argument; closed silently. */
     CHECK(&DEF, "PUB \r\n", PROTO, "");
     /* `PUB \nfoo 1\r\nx\r\n`: +OK; the LF right after the separator is the
@@ -827,6 +871,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_ops),
+        cmocka_unit_test(test_tokens),
         cmocka_unit_test(test_statuses),
         cmocka_unit_test(test_quirks_pub),
         cmocka_unit_test(test_quirks_hpub),

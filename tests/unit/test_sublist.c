@@ -552,6 +552,17 @@ static void test_cache_eviction(void **state)
     }
     assert_true(tern_sublist_cache_count(c) > 0);
     tern_sublist_cache_free(c);
+
+    /* The bound holds however the random eviction falls, even at 1. */
+    c = tern_sublist_cache_new(1);
+    for (int i = 0; i < 1000; i++) {
+        snprintf(buf, sizeof buf, "ev.%d", i % 50);
+        assert_int_equal(match(sl, c, buf)->npsubs, i % 50 == 5 ? 2 : 1);
+        assert_int_equal(tern_sublist_cache_count(c), 1);
+        if (i % 100 == 99)
+            tern_sublist_cache_quiesce(c);
+    }
+    tern_sublist_cache_free(c);
     tern_sublist_free(sl);
 }
 
