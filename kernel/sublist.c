@@ -156,13 +156,10 @@ bool tern_subject_valid(const char *s, size_t len, bool wildcards)
     bool after_fwc = false;
     size_t start = 0;
     for (size_t i = 0; i <= len; i++) {
-        if (i < len && s[i] != '.') {
-            switch (s[i]) {
-            case ' ': case '\t': case '\r': case '\n': case '\f':
-                return false;
-            }
+        /* Only the token structure counts, as on nats-server's protocol
+         * path (2.9.10 accepts e.g. a form feed inside a token). */
+        if (i < len && s[i] != '.')
             continue;
-        }
         size_t tl = i - start;
         if (tl == 0 || after_fwc)
             return false;

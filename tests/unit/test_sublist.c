@@ -298,7 +298,7 @@ static void test_queue_groups(void **state)
 static void test_insert_invalid(void **state)
 {
     struct fixture *f = *state;
-    const char *bad[] = { "", "a..b", ".a", "a.", "a.>.b", ">.a", "a b", "a\tb" };
+    const char *bad[] = { "", "a..b", ".a", "a.", "a.>.b", ">.a", "a.>.>", "." };
     for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
         tern_sub s = mksub(bad[i], NULL);
         assert_int_equal(tern_sublist_insert(f->sl, &s), -1);
@@ -646,14 +646,14 @@ static void test_subject_valid(void **state)
         { "foo.", false, false },
         { "foo..bar", false, false },
         { "foo.*.", false, false },
-        { "foo bar", false, false },
-        { " foo", false, false },
-        { "foo\tbar", false, false },
-        { "foo\rbar", false, false },
-        { "foo\nbar", false, false },
-        { "foo\fbar", false, false },
-        { "foo. ", false, false },
-        { "\t", false, false },
+        /* Blanks inside tokens: separators never reach here from the
+         * parser, and nats-server 2.9.10 accepts the rest (`SUB a\fb 1`). */
+        { "foo bar", true, true },
+        { "foo\tbar", true, true },
+        { "foo\rbar", true, true },
+        { "foo\fbar", true, true },
+        { "foo\f.>", true, false },
+        { "foo.\f.", false, false },
         { "$SYS.ACCOUNT.x.CONNECT", true, true },
         { "_INBOX.abcdefghijklmnopqrstuv.*", true, false },
         { "foo-bar_baz:9/x", true, true },
