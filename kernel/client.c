@@ -9,6 +9,7 @@
 #include <jansson.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "account.h"
 #include "log.h"
@@ -24,7 +25,17 @@ static const tern_parser_callbacks client_callbacks;
 
 static inline tern_server *srv_of(tern_client *c) { return c->w->srv; }
 static inline const tern_opts *opts_of(tern_client *c) { return &c->w->srv->opts; }
-static inline bool has(const tern_client *c, uint32_t f) { return (c->flags & f) != 0; }
+static inline bool has(const tern_client *c, uint32_t f)
+{
+    return (atomic_load_explicit(&((tern_client *)c)->flags, memory_order_relaxed) & f) != 0;
+}
+
+/* Per-worker counters: written by their worker only, summed on read. */
+static inline void stat_add(_Atomic uint64_t *v, uint64_t n)
+{
+    atomic_store_explicit(v, atomic_load_explicit(v, memory_order_relaxed) + n,
+                          memory_order_relaxed);
+}
 
 /* Protocol tracing (-V), in nats-server's form: `"<<- [SUB foo 1]"` for
  * what the client sent, `"->> [-ERR …]"` for what it was answered. */
@@ -36,7 +47,7 @@ static inline bool has(const tern_client *c, uint32_t f) { return (c->flags & f)
 
 static size_t pending_bytes(const tern_client *c)
 {
-    return c->out.len + (has(c, TERN_CF_WRITING) ? c->wbuf.len - c->woff : 0);
+    return c->out.len + (c->writing ? c->wbuf.len - c->woff : 0);
 }
 
 /* Past max_pending a client is a slow consumer: closed without -ERR, as
@@ -44,7 +55,7 @@ static size_t pending_bytes(const tern_client *c)
 static bool check_pending(tern_client *c)
 {
     if ((int64_t)pending_bytes(c) > c->max_pending) {
-        c->w->stats.slow_consumers++;
+        stat_add(&c->w->stats.slow_consumers, 1);
         tern_noticef("%s:%d - cid:%llu - Slow Consumer Detected: MaxPending of %lld Exceeded",
                      c->ip, c->port, (unsigned long long)c->cid, (long long)c->max_pending);
         tern_client_close(c, TERN_CLOSE_SLOW_PENDING);
@@ -79,7 +90,7 @@ static void blocked_add(tern_client *c)
     if (w->blocked)
         w->blocked->bprev = c;
     w->blocked = c;
-    c->write_start_ms = uv_now(w->loop);
+    c->write_start_ms = uv_now(&w->loop);
 }
 
 static void blocked_remove(tern_client *c)
@@ -97,13 +108,14 @@ static void on_write(uv_write_t *req, int status);
 
 void tern_client_flush(tern_client *c)
 {
-    if (has(c, TERN_CF_WRITING) || c->out.len == 0 || uv_is_closing((uv_handle_t *)&c->tcp))
+    if (c->writing || c->out.len == 0 || uv_is_closing((uv_handle_t *)&c->tcp))
         return;
     uv_buf_t b = uv_buf_init(c->out.data, (unsigned)c->out.len);
     int n = uv_try_write((uv_stream_t *)&c->tcp, &b, 1);
     if (n == (int)c->out.len) {
         c->out_bytes += (uint64_t)n;
         tern_buf_reset(&c->out, OUT_KEEP_BYTES);
+        atomic_store_explicit(&c->local_pending, 0, memory_order_relaxed);
         return;
     }
     if (n < 0 && n != UV_EAGAIN) {
@@ -123,8 +135,9 @@ void tern_client_flush(tern_client *c)
         tern_client_close(c, TERN_CLOSE_WRITE_ERROR);
         return;
     }
-    c->flags |= TERN_CF_WRITING;
+    c->writing = true;
     blocked_add(c);
+    atomic_store_explicit(&c->local_pending, pending_bytes(c), memory_order_relaxed);
 }
 
 static void finish_close(tern_client *c);
@@ -132,7 +145,7 @@ static void finish_close(tern_client *c);
 static void on_write(uv_write_t *req, int status)
 {
     tern_client *c = req->data;
-    c->flags &= ~TERN_CF_WRITING;
+    c->writing = false;
     blocked_remove(c);
     c->out_bytes += c->wbuf.len - c->woff;
     tern_buf_reset(&c->wbuf, OUT_KEEP_BYTES);
@@ -145,6 +158,7 @@ static void on_write(uv_write_t *req, int status)
         tern_client_close(c, TERN_CLOSE_WRITE_ERROR);
         return;
     }
+    atomic_store_explicit(&c->local_pending, c->out.len, memory_order_relaxed);
     if (c->out.len)
         tern_client_flush(c);
 }
@@ -172,6 +186,14 @@ const char *tern_close_reason_str(tern_close_reason r)
     return "Unknown";
 }
 
+/* Other workers may still hold the pointer (framed deliveries in flight,
+ * match results): the memory goes after a grace period (epoch.h). */
+static void client_free_retired(tern_retired *r)
+{
+    tern_client *c = (tern_client *)((char *)r - offsetof(tern_client, retired));
+    free(c);
+}
+
 static void on_handle_closed(uv_handle_t *h)
 {
     tern_client *c = h->data;
@@ -184,13 +206,13 @@ static void on_handle_closed(uv_handle_t *h)
         w->clients = c->next;
     if (c->next)
         c->next->prev = c->prev;
-    w->nclients--;
+    atomic_fetch_sub_explicit(&w->nclients, 1, memory_order_relaxed);
     tern_parser_free(&c->parser);
     tern_buf_free(&c->out);
     tern_buf_free(&c->wbuf);
-    tern_server *s = w->srv;
-    free(c);
-    tern_server_client_gone(s);
+    c->retired.free_fn = client_free_retired;
+    tern_worker_retire(w, &c->retired);
+    tern_server_client_gone(w->srv);
 }
 
 static void finish_close(tern_client *c)
@@ -199,6 +221,11 @@ static void finish_close(tern_client *c)
         return;
     uv_close((uv_handle_t *)&c->tcp, on_handle_closed);
     uv_close((uv_handle_t *)&c->ping_timer, on_handle_closed);
+}
+
+static void csub_free_retired(tern_retired *r)
+{
+    free((char *)r - offsetof(tern_csub, retired));
 }
 
 static void remove_all_subs(tern_client *c)
@@ -210,7 +237,8 @@ static void remove_all_subs(tern_client *c)
             continue;
         tern_sublist_remove(c->acc->sl, &s->s);
         s->removed = true;
-        tern_worker_retire_sub(c->w, s);
+        s->retired.free_fn = csub_free_retired;
+        tern_worker_retire(c->w, &s->retired);
     }
     tern_sidmap_free(m);
 }
@@ -232,12 +260,12 @@ void tern_client_close(tern_client *c, tern_close_reason reason)
     bool flush = reason != TERN_CLOSE_SLOW_PENDING && reason != TERN_CLOSE_SLOW_DEADLINE &&
                  reason != TERN_CLOSE_WRITE_ERROR && reason != TERN_CLOSE_READ_ERROR &&
                  reason != TERN_CLOSE_CLIENT;
-    if (flush && c->out.len && !has(c, TERN_CF_WRITING) && !uv_is_closing((uv_handle_t *)&c->tcp)) {
+    if (flush && c->out.len && !c->writing && !uv_is_closing((uv_handle_t *)&c->tcp)) {
         uv_buf_t b = uv_buf_init(c->out.data, (unsigned)c->out.len);
         (void)uv_try_write((uv_stream_t *)&c->tcp, &b, 1);
     }
     c->out.len = 0;
-    if (has(c, TERN_CF_WRITING)) {
+    if (c->writing) {
         /* Cancel the in-flight write; on_write finishes the close. */
         blocked_remove(c);
         uv_close((uv_handle_t *)&c->tcp, on_handle_closed);
@@ -249,11 +277,6 @@ void tern_client_close(tern_client *c, tern_close_reason reason)
 
 /* ---- subscriptions -------------------------------------------------- */
 
-void tern_csub_free(tern_csub *s)
-{
-    free(s);
-}
-
 static void unsubscribe(tern_client *c, tern_csub *s)
 {
     if (s->removed)
@@ -261,7 +284,8 @@ static void unsubscribe(tern_client *c, tern_csub *s)
     s->removed = true;
     tern_sidmap_del(&c->subs, s->sid, s->sid_len);
     tern_sublist_remove(c->acc->sl, &s->s);
-    tern_worker_retire_sub(c->w, s);
+    s->retired.free_fn = csub_free_retired;
+    tern_worker_retire(c->w, &s->retired);
 }
 
 /* ---- delivery ------------------------------------------------------- */
@@ -281,71 +305,150 @@ static inline void append_num(tern_buf *b, size_t v)
 /* Frame one message for subscription s. A message with headers goes out
  * as HMSG to clients that negotiated headers and as MSG without the
  * header block to the others. */
-static bool deliver(tern_client *pub, tern_csub *s, const tern_pub_args *m)
+/* Append one MSG/HMSG frame for subscription s to b. A message with
+ * headers goes out as HMSG to clients that negotiated headers and as MSG
+ * without the header block to the others. Sizes go out as the publisher
+ * wrote them, as nats-server does. Returns the payload bytes framed. */
+static size_t frame_msg(tern_buf *b, const tern_csub *s, const tern_pub_args *m, bool headers)
 {
-    tern_client *c = s->s.owner;
-    if (s->removed || has(c, TERN_CF_CLOSING))
-        return false;
-    if (c == pub && !has(c, TERN_CF_ECHO))
-        return false;
-    if (s->max && s->delivered >= s->max)
-        return false;
-
-    bool hmsg = m->hdr_len > 0 && has(c, TERN_CF_HEADERS);
+    bool hmsg = m->hdr_len > 0 && headers;
     const char *data = m->data;
     size_t size = m->size;
     if (m->hdr_len > 0 && !hmsg) {
         data += m->hdr_len;
         size -= m->hdr_len;
     }
-    tern_buf *b = &c->out;
     tern_buf_reserve(b, 5 + m->subject_len + 1 + s->sid_len + 1 + m->reply_len + 1 +
                             m->hdr_text_len + m->size_text_len + 24 + size + 2);
+    char *o = b->data + b->len;
     if (hmsg) {
-        memcpy(b->data + b->len, "HMSG ", 5);
-        b->len += 5;
+        memcpy(o, "HMSG ", 5);
+        o += 5;
     } else {
-        memcpy(b->data + b->len, "MSG ", 4);
-        b->len += 4;
+        memcpy(o, "MSG ", 4);
+        o += 4;
     }
-    memcpy(b->data + b->len, m->subject, m->subject_len);
-    b->len += m->subject_len;
-    b->data[b->len++] = ' ';
-    memcpy(b->data + b->len, s->sid, s->sid_len);
-    b->len += s->sid_len;
-    b->data[b->len++] = ' ';
+    memcpy(o, m->subject, m->subject_len);
+    o += m->subject_len;
+    *o++ = ' ';
+    memcpy(o, s->sid, s->sid_len);
+    o += s->sid_len;
+    *o++ = ' ';
     if (m->reply) {
-        memcpy(b->data + b->len, m->reply, m->reply_len);
-        b->len += m->reply_len;
-        b->data[b->len++] = ' ';
+        memcpy(o, m->reply, m->reply_len);
+        o += m->reply_len;
+        *o++ = ' ';
     }
-    /* Sizes go out as the publisher wrote them, as nats-server does. */
     if (hmsg) {
-        memcpy(b->data + b->len, m->hdr_text, m->hdr_text_len);
-        b->len += m->hdr_text_len;
-        b->data[b->len++] = ' ';
+        memcpy(o, m->hdr_text, m->hdr_text_len);
+        o += m->hdr_text_len;
+        *o++ = ' ';
     }
+    b->len = (size_t)(o - b->data);
     if (m->hdr_len > 0 && !hmsg) {
         append_num(b, size);
+        o = b->data + b->len;
     } else {
-        memcpy(b->data + b->len, m->size_text, m->size_text_len);
-        b->len += m->size_text_len;
+        memcpy(o, m->size_text, m->size_text_len);
+        o += m->size_text_len;
     }
-    memcpy(b->data + b->len, "\r\n", 2);
-    b->len += 2;
-    memcpy(b->data + b->len, data, size);
-    b->len += size;
-    memcpy(b->data + b->len, "\r\n", 2);
-    b->len += 2;
+    memcpy(o, "\r\n", 2);
+    o += 2;
+    memcpy(o, data, size);
+    o += size;
+    memcpy(o, "\r\n", 2);
+    o += 2;
+    b->len = (size_t)(o - b->data);
+    return size;
+}
 
+/* Bookkeeping after a frame landed in c's outbound buffer (owner side). */
+static void delivered_to(tern_client *c, tern_csub *s, size_t size)
+{
     c->out_msgs++;
-    c->w->stats.out_msgs++;
-    c->w->stats.out_bytes += size;
+    stat_add(&c->w->stats.out_msgs, 1);
+    stat_add(&c->w->stats.out_bytes, size);
     tern_worker_mark_flush(c->w, c);
     if (++s->delivered == s->max)
         unsubscribe(c, s);
     check_pending(c);
+}
+
+/* A record in a cross-worker batch: the frame follows it. */
+typedef struct remote_rec {
+    tern_client *c;
+    tern_csub   *s;
+    uint32_t     len;      /* frame bytes */
+    uint32_t     slow;     /* 1: close c as a slow consumer (no frame) */
+} remote_rec;
+
+/* Frame for a connection on another worker: into this worker's batch for
+ * it. The owner applies it (counts, auto-unsubscribe) when it drains the
+ * batch; the producer only enforces max_pending, through the atomic
+ * counters, by asking the owner to close the connection. */
+static bool deliver_remote(tern_client *pub, tern_csub *s, tern_client *c,
+                           const tern_pub_args *m)
+{
+    if (atomic_load_explicit(&c->slow_posted, memory_order_relaxed))
+        return false;
+    tern_buf *q = &pub->w->outq[c->w->id];
+    size_t at = q->len;
+    tern_buf_reserve(q, sizeof(remote_rec));
+    q->len += sizeof(remote_rec);
+    frame_msg(q, s, m, has(c, TERN_CF_HEADERS));
+    remote_rec r = {c, s, (uint32_t)(q->len - at - sizeof r), 0};
+    memcpy(q->data + at, &r, sizeof r);
+    size_t pending = atomic_fetch_add_explicit(&c->remote_pending, r.len, memory_order_relaxed) +
+                     r.len + atomic_load_explicit(&c->local_pending, memory_order_relaxed);
+    if ((int64_t)pending > c->max_pending &&
+        !atomic_exchange_explicit(&c->slow_posted, true, memory_order_relaxed)) {
+        remote_rec close = {c, NULL, 0, 1};
+        tern_buf_append(q, &close, sizeof close);
+    }
     return true;
+}
+
+static bool deliver(tern_client *pub, tern_csub *s, const tern_pub_args *m)
+{
+    tern_client *c = s->s.owner;
+    if (c == pub && !has(c, TERN_CF_ECHO))
+        return false;
+    if (c->w != pub->w)
+        return deliver_remote(pub, s, c, m);
+    if (s->removed || has(c, TERN_CF_CLOSING))
+        return false;
+    if (s->max && s->delivered >= s->max)
+        return false;
+    delivered_to(c, s, frame_msg(&c->out, s, m, has(c, TERN_CF_HEADERS)));
+    return true;
+}
+
+void tern_client_deliver_batch(tern_worker *w, const char *data, size_t len)
+{
+    size_t off = 0;
+    while (off + sizeof(remote_rec) <= len) {
+        remote_rec r;
+        memcpy(&r, data + off, sizeof r);
+        off += sizeof r;
+        const char *frame = data + off;
+        off += r.len;
+        tern_client *c = r.c;
+        if (r.slow) {
+            if (!has(c, TERN_CF_CLOSING)) {
+                stat_add(&w->stats.slow_consumers, 1);
+                tern_noticef("%s:%d - cid:%llu - Slow Consumer Detected: MaxPending of %lld Exceeded",
+                             c->ip, c->port, (unsigned long long)c->cid, (long long)c->max_pending);
+                tern_client_close(c, TERN_CLOSE_SLOW_PENDING);
+            }
+            continue;
+        }
+        atomic_fetch_sub_explicit(&c->remote_pending, r.len, memory_order_relaxed);
+        tern_csub *s = r.s;
+        if (has(c, TERN_CF_CLOSING) || s->removed || (s->max && s->delivered >= s->max))
+            continue;
+        tern_buf_append(&c->out, frame, r.len);
+        delivered_to(c, s, r.len);
+    }
 }
 
 /* One member per queue group: a random start, then the first member that
@@ -458,8 +561,8 @@ static int on_pub(void *ud, const tern_pub_args *m)
              m->reply ? " " : "", (int)m->reply_len, m->reply ? m->reply : "", m->size);
     c->in_msgs++;
     c->in_bytes += m->size;
-    w->stats.in_msgs++;
-    w->stats.in_bytes += m->size;
+    stat_add(&w->stats.in_msgs, 1);
+    stat_add(&w->stats.in_bytes, m->size);
     c->last_activity_ms = w->now_ms;
 
     if (has(c, TERN_CF_PEDANTIC) && !tern_subject_valid(m->subject, m->subject_len, false))
@@ -558,7 +661,7 @@ static int on_pong(void *ud)
     trace_in(c, "%s", "PONG");
     c->pings_out = 0;
     if (c->rtt_start_ms) {
-        c->rtt_ms = (int64_t)(uv_now(c->w->loop) - c->rtt_start_ms);
+        c->rtt_ms = (int64_t)(uv_now(&c->w->loop) - c->rtt_start_ms);
         c->rtt_start_ms = 0;
     }
     return TERN_PARSE_OK;
@@ -812,7 +915,7 @@ static void on_read(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf)
         tern_client_close(c, nread == UV_EOF ? TERN_CLOSE_CLIENT : TERN_CLOSE_READ_ERROR);
         return;
     }
-    c->w->now_ms = uv_now(c->w->loop);
+    c->w->now_ms = uv_now(&c->w->loop);
     size_t consumed = 0;
     tern_parse_status st =
         tern_parser_feed(&c->parser, buf->base, (size_t)nread, &client_callbacks, c, &consumed);
@@ -830,7 +933,7 @@ static void on_ping_timer(uv_timer_t *t)
 {
     tern_client *c = t->data;
     const tern_opts *o = opts_of(c);
-    uint64_t now = uv_now(c->w->loop);
+    uint64_t now = uv_now(&c->w->loop);
     uint64_t interval = (uint64_t)o->ping_interval_ms;
     bool need_rtt = c->rtt_ms < 0 || now - c->rtt_start_ms > RTT_MEASURE_MS;
     /* Recent traffic or a recent PING from the client make a PING moot,
@@ -910,7 +1013,7 @@ static void peer_address(tern_client *c)
     }
 }
 
-void tern_client_accept(tern_worker *w, uv_stream_t *listener)
+void tern_client_accept_fd(tern_worker *w, int fd)
 {
     tern_server *s = w->srv;
     tern_client *c = tern_xcalloc(1, sizeof *c);
@@ -918,22 +1021,23 @@ void tern_client_accept(tern_worker *w, uv_stream_t *listener)
     c->acc = s->gacc;
     c->rtt_ms = -1;
     c->max_pending = s->opts.max_pending;
-    uv_tcp_init(w->loop, &c->tcp);
-    uv_timer_init(w->loop, &c->ping_timer);
+    uv_tcp_init(&w->loop, &c->tcp);
+    uv_timer_init(&w->loop, &c->ping_timer);
     c->tcp.data = c->ping_timer.data = c->wreq.data = c;
     c->handles_open = 2;
     c->next = w->clients;
     if (w->clients)
         w->clients->prev = c;
     w->clients = c;
-    w->nclients++;
-    s->nclients++;
-    if (uv_accept(listener, (uv_stream_t *)&c->tcp) != 0) {
+    atomic_fetch_add_explicit(&w->nclients, 1, memory_order_relaxed);
+    size_t total = atomic_fetch_add_explicit(&s->nclients, 1, memory_order_relaxed) + 1;
+    if (uv_tcp_open(&c->tcp, fd) != 0) {
+        close(fd);
         finish_close(c);
         return;
     }
     uv_tcp_nodelay(&c->tcp, 1);
-    c->cid = ++s->next_cid;
+    c->cid = atomic_fetch_add_explicit(&s->next_cid, 1, memory_order_relaxed) + 1;
     peer_address(c);
     /* Before CONNECT the defaults apply (telnet-style use): verbose and
      * pedantic on, echo on, no headers. */
@@ -943,10 +1047,10 @@ void tern_client_accept(tern_worker *w, uv_stream_t *listener)
     c->parser.max_payload = s->opts.max_payload;
     c->parser.headers = false;
     c->parser.require_connect = false;
-    c->last_activity_ms = c->last_ping_in_ms = uv_now(w->loop);
+    c->last_activity_ms = c->last_ping_in_ms = uv_now(&w->loop);
 
     send_info(c);
-    if ((int64_t)s->nclients > s->opts.max_connections) {
+    if ((int64_t)total > s->opts.max_connections) {
         tern_client_send_err(c, "maximum connections exceeded");
         tern_client_close(c, TERN_CLOSE_MAX_CONNECTIONS);
         return;

@@ -3,11 +3,13 @@
 #ifndef TERN_CLIENT_H
 #define TERN_CLIENT_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <uv.h>
 
 #include "buf.h"
+#include "epoch.h"
 #include "parser.h"
 #include "sidmap.h"
 #include "sublist.h"
@@ -16,12 +18,14 @@ typedef struct tern_worker tern_worker;
 typedef struct tern_account tern_account;
 
 /* A client's subscription: the sublist's view first, so a tern_sub* from
- * a match result is a tern_csub*. Subject, queue and sid live inline. */
+ * a match result is a tern_csub*. Subject, queue and sid live inline.
+ * Other workers read s, sid and max through match results; delivered and
+ * removed belong to the owning worker. */
 typedef struct tern_csub {
     tern_sub          s;
+    tern_retired      retired;
     uint64_t          delivered;
     uint64_t          max;          /* auto-unsubscribe after max; 0: none */
-    struct tern_csub *retire_next;
     const char       *sid;
     uint32_t          sid_len;
     bool              removed;
@@ -37,8 +41,6 @@ enum tern_client_flags {
     TERN_CF_NO_RESPONDERS    = 1u << 5,
     TERN_CF_FIRST_PONG_SENT  = 1u << 6,
     TERN_CF_CLOSING          = 1u << 7,
-    TERN_CF_IN_FLUSH         = 1u << 8,
-    TERN_CF_WRITING          = 1u << 9,
 };
 
 typedef enum tern_close_reason {
@@ -64,8 +66,13 @@ typedef struct tern_client {
     uv_write_t    wreq;
     tern_worker  *w;
     tern_account *acc;
+    tern_retired  retired;
     uint64_t      cid;
-    uint32_t      flags;
+    /* Flags are read by other workers when they frame a delivery (headers,
+     * closing); only the owner writes them. */
+    _Atomic uint32_t flags;
+    bool          in_flush;         /* on the worker's flush list */
+    bool          writing;          /* a uv_write is in flight */
     int           protocol;
     int           handles_open;     /* tcp + timer; freed when both closed */
     tern_close_reason close_reason;
@@ -75,6 +82,12 @@ typedef struct tern_client {
     tern_buf      wbuf;             /* being written (uv_write in flight) */
     size_t        woff;             /* bytes of wbuf already written */
     int64_t       max_pending;
+    /* Bytes other workers have framed for this client and not yet handed
+     * over, and the owner's own backlog as last published: together they
+     * let a producer on another worker enforce max_pending. */
+    _Atomic size_t remote_pending;
+    _Atomic size_t local_pending;
+    _Atomic bool  slow_posted;
     uint64_t      write_start_ms;
     int           pings_out;
     uint64_t      last_activity_ms; /* PUB/HPUB/SUB/UNSUB */
@@ -89,8 +102,11 @@ typedef struct tern_client {
     struct tern_client *bprev, *bnext;        /* worker's blocked list */
 } tern_client;
 
-/* Accept a connection from the listener onto worker w. */
-void tern_client_accept(tern_worker *w, uv_stream_t *listener);
+/* Adopt an accepted socket on worker w (w's thread). */
+void tern_client_accept_fd(tern_worker *w, int fd);
+
+/* Take a batch of deliveries framed by another worker (w's thread). */
+void tern_client_deliver_batch(tern_worker *w, const char *data, size_t len);
 
 /* Write everything queued (called once per batch by the worker). */
 void tern_client_flush(tern_client *c);
@@ -107,9 +123,6 @@ void tern_client_send_err(tern_client *c, const char *text);
 
 /* Queue the lame-duck INFO (ldm:true) if the client can take async INFO. */
 void tern_client_send_ldm_info(tern_client *c);
-
-/* Free a retired subscription (worker's quiescent point). */
-void tern_csub_free(tern_csub *s);
 
 const char *tern_close_reason_str(tern_close_reason r);
 

@@ -31,6 +31,8 @@ void tern_opts_init(tern_opts *o)
     o->lame_duck_duration_ms = TERN_DEFAULT_LDM_DURATION_MS;
     o->lame_duck_grace_ms = TERN_DEFAULT_LDM_GRACE_MS;
     o->log.time = true;
+    o->tls.timeout_ms = TERN_DEFAULT_TLS_TIMEOUT_MS;
+    o->tls.min_version = 12;
 }
 
 void tern_opts_free(tern_opts *o)
@@ -41,6 +43,11 @@ void tern_opts_free(tern_opts *o)
     free(o->pid_file);
     free(o->ports_file_dir);
     free(o->modules_dir);
+    free(o->tls.cert);
+    free(o->tls.key);
+    free(o->tls.ca);
+    free(o->tls.ciphers);
+    free(o->tls.ciphersuites);
     memset(o, 0, sizeof *o);
 }
 
@@ -53,4 +60,14 @@ void tern_opts_copy(tern_opts *dst, const tern_opts *src)
     dst->pid_file = dup_or_null(src->pid_file);
     dst->ports_file_dir = dup_or_null(src->ports_file_dir);
     dst->modules_dir = dup_or_null(src->modules_dir);
+    dst->tls.cert = dup_or_null(src->tls.cert);
+    dst->tls.key = dup_or_null(src->tls.key);
+    dst->tls.ca = dup_or_null(src->tls.ca);
+    dst->tls.ciphers = dup_or_null(src->tls.ciphers);
+    dst->tls.ciphersuites = dup_or_null(src->tls.ciphersuites);
+}
+
+int64_t tern_opts_default_auth_timeout_ms(const tern_opts *o)
+{
+    return o->tls.enabled ? o->tls.timeout_ms + 1000 : TERN_DEFAULT_AUTH_TIMEOUT_MS;
 }

@@ -34,6 +34,19 @@ typedef struct tern_log_opts {
     bool syslog;         /* refused: not supported (clear error) */
 } tern_log_opts;
 
+/* server.tls: TLS on the client port (--tls, --tlscert … set the same). */
+typedef struct tern_tls_opts {
+    bool    enabled;     /* TLS required of every client */
+    char   *cert;        /* certificate chain (PEM) */
+    char   *key;         /* its private key (PEM) */
+    char   *ca;          /* CAs for client certificates; NULL: system */
+    bool    verify;      /* require a valid client certificate */
+    int64_t timeout_ms;  /* handshake deadline */
+    char   *ciphers;     /* TLS 1.2 cipher list (OpenSSL names); NULL: default */
+    char   *ciphersuites;/* TLS 1.3 suites; NULL: OpenSSL's default */
+    int     min_version; /* 12 (default) or 13 */
+} tern_tls_opts;
+
 typedef struct tern_opts {
     char    *name;                 /* server_name; NULL = server_id */
     char    *host;                 /* listen host */
@@ -46,12 +59,15 @@ typedef struct tern_opts {
     int64_t  ping_interval_ms;
     int64_t  ping_max;
     int64_t  write_deadline_ms;
-    int64_t  auth_timeout_ms;
+    int64_t  auth_timeout_ms;      /* effective value (see auth_timeout_set) */
+    bool     auth_timeout_set;     /* given explicitly; otherwise it follows
+                                      tern_opts_default_auth_timeout_ms() */
     int64_t  lame_duck_duration_ms;
     int64_t  lame_duck_grace_ms;
     bool     disable_short_first_ping;
     bool     no_header_support;
     tern_log_opts log;
+    tern_tls_opts tls;
     char    *pid_file;
     char    *ports_file_dir;       /* write <prog>_<pid>.ports like nats-server */
     char    *modules_dir;
@@ -63,5 +79,8 @@ void tern_opts_init(tern_opts *o);
 void tern_opts_free(tern_opts *o);
 /* Deep copy: dst must be uninitialised or freed. */
 void tern_opts_copy(tern_opts *dst, const tern_opts *src);
+/* nats-server's default auth timeout: 2 s, or the TLS timeout + 1 s when
+ * TLS is configured. */
+int64_t tern_opts_default_auth_timeout_ms(const tern_opts *o);
 
 #endif

@@ -13,6 +13,8 @@
 #include <unistd.h>
 
 #include "client.h"
+#include <stdint.h>
+#include <sys/socket.h>
 #include "conf.h"
 #include "conf_server.h"
 #include "log.h"
@@ -78,16 +80,40 @@ static void build_info(tern_server *s)
 
 /* ---- listener ------------------------------------------------------- */
 
-static void on_connection(uv_stream_t *listener, int status)
+/* The main thread accepts and hands each socket to a worker, round robin
+ * (docs/performance.md has the measurement against per-worker
+ * SO_REUSEPORT listeners). */
+static void accept_task(tern_worker *w, void *arg)
 {
-    tern_server *s = listener->data;
+    int fd = (int)(intptr_t)arg;
+    if (w->stopping) {
+        close(fd);
+        return;
+    }
+    tern_client_accept_fd(w, fd);
+}
+
+static void on_listen_readable(uv_poll_t *h, int status, int events)
+{
+    tern_server *s = h->data;
+    (void)events;
     if (status < 0) {
         tern_errorf("Error accepting client connection: %s", uv_strerror(status));
         return;
     }
-    tern_worker *w = &s->workers[s->next_worker];
-    s->next_worker = (s->next_worker + 1) % s->nworkers;
-    tern_client_accept(w, listener);
+    for (int i = 0; i < 256 && s->listen_fd >= 0; i++) {
+        int fd = accept4(s->listen_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        if (fd < 0) {
+            if (errno == EINTR || errno == ECONNABORTED)
+                continue;
+            if (errno != EAGAIN && errno != EWOULDBLOCK)
+                tern_errorf("Error accepting client connection: %s", strerror(errno));
+            return;
+        }
+        tern_worker *w = &s->workers[s->next_worker];
+        s->next_worker = (s->next_worker + 1) % s->nworkers;
+        tern_worker_post(w, accept_task, (void *)(intptr_t)fd);
+    }
 }
 
 static int resolve(const char *host, int port, struct sockaddr_storage *ss)
@@ -108,43 +134,52 @@ static int resolve(const char *host, int port, struct sockaddr_storage *ss)
     return 0;
 }
 
-static void free_handle(uv_handle_t *h)
-{
-    free(h);
-}
-
-/* Returns a listening handle, or NULL (logged). */
-static uv_tcp_t *bind_listener(tern_server *s, const char *host, int port, int *bound)
+/* Returns a listening socket, or -1 (logged). */
+static int bind_listener(const char *host, int port, int *bound)
 {
     struct sockaddr_storage ss;
     if (resolve(host, port < 0 ? 0 : port, &ss) != 0) {
         tern_errorf("Error listening on port: %s:%d, cannot resolve host", host, port);
-        return NULL;
+        return -1;
     }
-    uv_tcp_t *tcp = tern_xmalloc(sizeof *tcp);
-    uv_tcp_init(&s->loop, tcp);
-    tcp->data = s;
-    int rc = uv_tcp_bind(tcp, (struct sockaddr *)&ss, 0);
-    if (rc == 0)
-        rc = uv_listen((uv_stream_t *)tcp, 4096, on_connection);
-    if (rc != 0) {
-        tern_errorf("Error listening on port: %s:%d, \"%s\"", host, port, uv_strerror(rc));
-        uv_close((uv_handle_t *)tcp, free_handle);
-        return NULL;
+    int fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    int one = 1;
+    socklen_t len = ss.ss_family == AF_INET ? sizeof(struct sockaddr_in) : sizeof(struct sockaddr_in6);
+    if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) != 0 ||
+        bind(fd, (struct sockaddr *)&ss, len) != 0 || listen(fd, 4096) != 0) {
+        tern_errorf("Error listening on port: %s:%d, \"%s\"", host, port, strerror(errno));
+        if (fd >= 0)
+            close(fd);
+        return -1;
     }
-    int len = sizeof ss;
-    uv_tcp_getsockname(tcp, (struct sockaddr *)&ss, &len);
+    len = sizeof ss;
+    getsockname(fd, (struct sockaddr *)&ss, &len);
     *bound = ss.ss_family == AF_INET ? ntohs(((struct sockaddr_in *)&ss)->sin_port)
                                      : ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
-    return tcp;
+    return fd;
+}
+
+static void start_listening(tern_server *s, int fd)
+{
+    s->listen_fd = fd;
+    uv_poll_init(&s->loop, &s->listen_poll, fd);
+    s->listen_poll.data = s;
+    uv_poll_start(&s->listen_poll, UV_READABLE, on_listen_readable);
+}
+
+static void on_listen_closed(uv_handle_t *h)
+{
+    close((int)(intptr_t)h->data);
 }
 
 static void close_listener(tern_server *s)
 {
-    if (!s->listener)
+    if (s->listen_fd < 0)
         return;
-    uv_close((uv_handle_t *)s->listener, free_handle);
-    s->listener = NULL;
+    uv_poll_stop(&s->listen_poll);
+    s->listen_poll.data = (void *)(intptr_t)s->listen_fd;
+    uv_close((uv_handle_t *)&s->listen_poll, on_listen_closed);
+    s->listen_fd = -1;
 }
 
 static void write_pid_file(const tern_server *s)
@@ -188,19 +223,44 @@ static void remove_run_files(const tern_server *s)
     }
 }
 
-/* ---- shutdown and lame duck ---------------------------------------- */
+/* ---- pausing workers -------------------------------------------------- */
 
-static void close_all_clients(tern_server *s)
+static void pause_task(tern_worker *w, void *arg)
 {
-    for (int i = 0; i < s->nworkers; i++) {
-        tern_client *c = s->workers[i].clients;
-        while (c) {
-            tern_client *next = c->next;
-            tern_client_close(c, TERN_CLOSE_SERVER_SHUTDOWN);
-            c = next;
-        }
-    }
+    tern_server *s = w->srv;
+    (void)arg;
+    pthread_mutex_lock(&s->pause_mu);
+    s->paused++;
+    pthread_cond_broadcast(&s->pause_cv);
+    while (!s->pause_release)
+        pthread_cond_wait(&s->pause_cv, &s->pause_mu);
+    s->paused--;
+    pthread_cond_broadcast(&s->pause_cv);
+    pthread_mutex_unlock(&s->pause_mu);
 }
+
+void tern_server_pause_workers(tern_server *s)
+{
+    for (int i = 0; i < s->nworkers; i++)
+        tern_worker_post(&s->workers[i], pause_task, NULL);
+    pthread_mutex_lock(&s->pause_mu);
+    while (s->paused < s->nworkers)
+        pthread_cond_wait(&s->pause_cv, &s->pause_mu);
+    pthread_mutex_unlock(&s->pause_mu);
+}
+
+void tern_server_resume_workers(tern_server *s)
+{
+    pthread_mutex_lock(&s->pause_mu);
+    s->pause_release = true;
+    pthread_cond_broadcast(&s->pause_cv);
+    while (s->paused > 0)
+        pthread_cond_wait(&s->pause_cv, &s->pause_mu);
+    s->pause_release = false;
+    pthread_mutex_unlock(&s->pause_mu);
+}
+
+/* ---- shutdown and lame duck ---------------------------------------- */
 
 static void shutdown_server(tern_server *s, int code)
 {
@@ -212,56 +272,60 @@ static void shutdown_server(tern_server *s, int code)
     close_listener(s);
     uv_timer_stop(&s->ldm_timer);
     uv_close((uv_handle_t *)&s->ldm_timer, NULL);
+    uv_close((uv_handle_t *)&s->main_wake, NULL);
     for (size_t i = 0; i < sizeof s->signals / sizeof *s->signals; i++)
         uv_close((uv_handle_t *)&s->signals[i], NULL);
-    close_all_clients(s);
     for (int i = 0; i < s->nworkers; i++)
-        tern_worker_close(&s->workers[i]);
-    remove_run_files(s);
-    tern_noticef("Server Exiting..");
+        tern_worker_stop(&s->workers[i]);
 }
 
 void tern_server_client_gone(tern_server *s)
 {
-    s->nclients--;
-    if (s->ldm_closing && s->nclients == 0)
+    size_t left = atomic_fetch_sub_explicit(&s->nclients, 1, memory_order_acq_rel) - 1;
+    if (left == 0 && atomic_load_explicit(&s->ldm_closing, memory_order_acquire))
+        uv_async_send(&s->main_wake);
+}
+
+static void on_main_wake(uv_async_t *h)
+{
+    tern_server *s = h->data;
+    if (atomic_load(&s->ldm_closing) && atomic_load(&s->nclients) == 0)
         shutdown_server(s, 0);
+}
+
+static void ldm_close_task(tern_worker *w, void *arg)
+{
+    size_t left = (size_t)(uintptr_t)arg;
+    for (tern_client *c = w->clients; c && left; c = c->next) {
+        if (!(atomic_load(&c->flags) & TERN_CF_CLOSING)) {
+            tern_client_close(c, TERN_CLOSE_SERVER_SHUTDOWN);
+            left--;
+        }
+    }
 }
 
 /* Close one batch of clients per tick, spreading the closes over
- * lame_duck_duration minus the grace period (at most 1 s apart). */
+ * lame_duck_duration minus the grace period (at most 1 s apart), taken
+ * from the worker that has the most. */
 static void on_ldm_close_tick(uv_timer_t *t)
 {
     tern_server *s = t->data;
-    size_t left = s->ldm_batch;
-    for (int i = 0; i < s->nworkers && left; i++) {
-        for (tern_client *c = s->workers[i].clients; c && left; c = c->next) {
-            if (!(c->flags & TERN_CF_CLOSING)) {
-                tern_client_close(c, TERN_CLOSE_SERVER_SHUTDOWN);
-                left--;
-            }
-        }
-    }
-    if (left == s->ldm_batch) { /* nobody left to close */
-        uv_timer_stop(t);
+    if (atomic_load(&s->nclients) == 0) {
         shutdown_server(s, 0);
+        return;
     }
-}
-
-static size_t open_clients(tern_server *s)
-{
-    size_t n = 0;
-    for (int i = 0; i < s->nworkers; i++)
-        for (tern_client *c = s->workers[i].clients; c; c = c->next)
-            n += !(c->flags & TERN_CF_CLOSING);
-    return n;
+    int best = 0;
+    for (int i = 1; i < s->nworkers; i++)
+        if (atomic_load(&s->workers[i].nclients) > atomic_load(&s->workers[best].nclients))
+            best = i;
+    tern_worker_post(&s->workers[best], ldm_close_task, (void *)(uintptr_t)s->ldm_batch);
 }
 
 static void on_ldm_grace_over(uv_timer_t *t)
 {
     tern_server *s = t->data;
-    s->ldm_closing = true;
-    size_t n = open_clients(s);
+    atomic_store(&s->ldm_closing, true);
+    size_t n = atomic_load(&s->nclients);
     if (n == 0) {
         shutdown_server(s, 0);
         return;
@@ -281,6 +345,13 @@ static void on_ldm_grace_over(uv_timer_t *t)
     uv_timer_start(&s->ldm_timer, on_ldm_close_tick, 0, interval);
 }
 
+static void ldm_info_task(tern_worker *w, void *arg)
+{
+    (void)arg;
+    for (tern_client *c = w->clients; c; c = c->next)
+        tern_client_send_ldm_info(c);
+}
+
 static void enter_lame_duck(tern_server *s)
 {
     if (s->ldm || s->shutting_down)
@@ -288,13 +359,12 @@ static void enter_lame_duck(tern_server *s)
     s->ldm = true;
     tern_noticef("Entering lame duck mode, stop accepting new clients");
     close_listener(s);
-    for (int i = 0; i < s->nworkers; i++)
-        for (tern_client *c = s->workers[i].clients; c; c = c->next)
-            tern_client_send_ldm_info(c);
-    if (open_clients(s) == 0) {
+    if (atomic_load(&s->nclients) == 0) {
         shutdown_server(s, 0);
         return;
     }
+    for (int i = 0; i < s->nworkers; i++)
+        tern_worker_post(&s->workers[i], ldm_info_task, NULL);
     int64_t grace = s->opts.lame_duck_grace_ms;
     if (grace < 0)
         grace = 0;
@@ -319,27 +389,29 @@ static void reload(tern_server *s)
 
     bool rebind = strcmp(next.host, s->opts.host) != 0 ||
                   (next.port != s->opts.port && !(next.port == -1 && s->opts.port == -1));
-    if (rebind && s->listener && !s->ldm) {
+    int port = s->port;
+    if (rebind && s->listen_fd >= 0 && !s->ldm) {
         /* Bind the new address first: a failure keeps the old one. */
-        int port;
-        uv_tcp_t *fresh = bind_listener(s, next.host, next.port, &port);
-        if (!fresh) {
+        int fd = bind_listener(next.host, next.port, &port);
+        if (fd < 0) {
             tern_errorf("Failed to reload server configuration: cannot listen on %s:%d",
                         next.host, next.port);
             tern_opts_free(&next);
             return;
         }
         close_listener(s);
-        s->listener = fresh;
-        s->port = port;
+        start_listening(s, fd);
         tern_noticef("Listening for client connections on %s:%d", next.host, port);
     }
     if (next.workers != s->opts.workers)
-        tern_noticef("Reload: workers changes apply at the next start");
+        tern_noticef("Reload: the number of workers changes at the next start");
     if (tern_log_configure(&next.log) != 0)
         tern_errorf("Reload: cannot open log file %s", next.log.file);
+
+    tern_server_pause_workers(s);
     tern_opts_free(&s->opts);
     s->opts = next;
+    s->port = port;
     build_info(s);
     for (int i = 0; i < s->nworkers; i++) {
         for (tern_client *c = s->workers[i].clients; c; c = c->next) {
@@ -348,6 +420,7 @@ static void reload(tern_server *s)
             c->max_pending = s->opts.max_pending;
         }
     }
+    tern_server_resume_workers(s);
     tern_noticef("Reloaded server configuration");
 }
 
@@ -387,6 +460,9 @@ int tern_server_init(tern_server *s, const tern_opts *opts, int argc, char **arg
     memset(s, 0, sizeof *s);
     s->argc = argc;
     s->argv = argv;
+    s->listen_fd = -1;
+    pthread_mutex_init(&s->pause_mu, NULL);
+    pthread_cond_init(&s->pause_cv, NULL);
     tern_opts_copy(&s->opts, opts);
     if (uv_loop_init(&s->loop) != 0)
         return -1;
@@ -402,18 +478,27 @@ int tern_server_init(tern_server *s, const tern_opts *opts, int argc, char **arg
     tern_noticef("  ID:       %s", s->server_id);
     tern_noticef("  Name:     %s", s->opts.name ? s->opts.name : s->server_id);
 
-    /* One worker on the main loop: the N-worker step adds threads. */
-    s->nworkers = 1;
+    s->nworkers = s->opts.workers > 0 ? s->opts.workers : (int)uv_available_parallelism();
+    if (s->nworkers < 1)
+        s->nworkers = 1;
+    tern_epoch_init(&s->epoch, s->nworkers);
     s->workers = tern_xcalloc((size_t)s->nworkers, sizeof *s->workers);
     s->gacc = tern_account_new(TERN_GLOBAL_ACCOUNT, s->nworkers);
     for (int i = 0; i < s->nworkers; i++)
-        tern_worker_init(&s->workers[i], s, &s->loop, i);
+        if (tern_worker_init(&s->workers[i], s, i) != 0)
+            return -1;
 
-    s->listener = bind_listener(s, s->opts.host, s->opts.port, &s->port);
-    if (!s->listener)
+    int fd = bind_listener(s->opts.host, s->opts.port, &s->port);
+    if (fd < 0)
         return -1;
     build_info(s);
+    for (int i = 0; i < s->nworkers; i++)
+        if (tern_worker_start(&s->workers[i]) != 0)
+            return -1;
+    s->workers_started = true;
+    start_listening(s, fd);
     tern_noticef("Listening for client connections on %s:%d", s->opts.host, s->port);
+    tern_noticef("  Workers:  %d", s->nworkers);
 
     static const int sigs[] = {SIGINT, SIGTERM, SIGHUP, SIGUSR1, SIGUSR2, 0};
     for (size_t i = 0; i < sizeof s->signals / sizeof *s->signals; i++) {
@@ -426,6 +511,9 @@ int tern_server_init(tern_server *s, const tern_opts *opts, int argc, char **arg
     }
     uv_timer_init(&s->loop, &s->ldm_timer);
     s->ldm_timer.data = s;
+    uv_async_init(&s->loop, &s->main_wake, on_main_wake);
+    s->main_wake.data = s;
+    uv_unref((uv_handle_t *)&s->main_wake);
     write_pid_file(s);
     write_ports_file(s);
     tern_noticef("Server is ready");
@@ -435,17 +523,32 @@ int tern_server_init(tern_server *s, const tern_opts *opts, int argc, char **arg
 int tern_server_run(tern_server *s)
 {
     uv_run(&s->loop, UV_RUN_DEFAULT);
+    for (int i = 0; i < s->nworkers; i++)
+        uv_thread_join(&s->workers[i].thread);
+    s->workers_started = false;
+    remove_run_files(s);
+    tern_noticef("Server Exiting..");
     return s->exit_code;
 }
 
 void tern_server_free(tern_server *s)
 {
+    if (s->workers_started) { /* init failed half way: stop what runs */
+        for (int i = 0; i < s->nworkers; i++)
+            tern_worker_stop(&s->workers[i]);
+        for (int i = 0; i < s->nworkers; i++)
+            uv_thread_join(&s->workers[i].thread);
+    }
     for (int i = 0; i < s->nworkers; i++)
         tern_worker_free(&s->workers[i]);
+    uv_run(&s->loop, UV_RUN_NOWAIT);
     uv_loop_close(&s->loop);
     tern_account_free(s->gacc);
+    tern_epoch_free(&s->epoch);
     free(s->workers);
     free(s->info_prefix);
     free(s->ldm_info);
     tern_opts_free(&s->opts);
+    pthread_mutex_destroy(&s->pause_mu);
+    pthread_cond_destroy(&s->pause_cv);
 }

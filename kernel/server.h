@@ -4,6 +4,8 @@
 #define TERN_SERVER_H
 
 #include <stdbool.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <uv.h>
 
@@ -17,25 +19,36 @@
 
 
 typedef struct tern_server {
-    uv_loop_t     loop;
+    uv_loop_t     loop;            /* the main thread's: signals, listener,
+                                      lame duck, reload */
+    /* Worker threads read opts and the INFO texts; the main thread changes
+     * them only while every worker is paused (tern_server_pause_workers). */
     tern_opts     opts;
     int           argc;            /* the command line, parsed again on */
     char        **argv;            /* every reload so flags keep winning */
     char          server_id[TERN_NKEY_PUBLIC_LEN + 1];
-    uv_tcp_t     *listener;        /* NULL when not accepting */
+    uv_poll_t     listen_poll;     /* accepts, hands sockets to workers */
+    int           listen_fd;       /* -1 when not accepting */
     int           port;            /* the bound port */
     uv_signal_t   signals[6];
     uv_timer_t    ldm_timer;
+    uv_async_t    main_wake;       /* workers → main: the last client left */
     tern_worker  *workers;
     int           nworkers;
     int           next_worker;
+    tern_epoch    epoch;
     tern_account *gacc;            /* "$G" */
-    uint64_t      next_cid;
-    size_t        nclients;
+    _Atomic uint64_t next_cid;
+    _Atomic size_t nclients;
     bool          ldm;             /* lame duck mode */
-    bool          ldm_closing;     /* grace period over: closing clients */
+    _Atomic bool  ldm_closing;     /* grace period over: closing clients */
     size_t        ldm_batch;       /* clients closed per lame-duck tick */
+    pthread_mutex_t pause_mu;      /* the reload barrier */
+    pthread_cond_t  pause_cv;
+    int           paused;
+    bool          pause_release;
     bool          shutting_down;
+    bool          workers_started;
     int           exit_code;
     char         *info_prefix;     /* INFO up to (not including) client fields */
     size_t        info_prefix_len;
@@ -49,8 +62,13 @@ int  tern_server_init(tern_server *s, const tern_opts *opts, int argc, char **ar
 int  tern_server_run(tern_server *s);
 void tern_server_free(tern_server *s);
 
-/* Called by a client when it is gone (counts, lame duck progress). */
+/* Called by a worker when one of its clients is gone (lame duck progress). */
 void tern_server_client_gone(tern_server *s);
+
+/* Stop every worker at a safe point and hold it there until resume: the
+ * main thread may then change what workers read (reload). */
+void tern_server_pause_workers(tern_server *s);
+void tern_server_resume_workers(tern_server *s);
 
 /* Build the configuration from the files and the flags (cli), as at
  * start and on reload. out is initialised here. Returns 0 or -1 with err

@@ -18,6 +18,7 @@
  * so a result handed out stays valid and unchanged until then. */
 #include "sublist.h"
 
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
@@ -354,6 +355,7 @@ typedef struct node {
 } node;
 
 struct tern_sublist {
+    pthread_rwlock_t  lock;       /* writers; readers only on a cache miss */
     kids             *root;       /* first-token level */
     size_t            count;      /* inserted subscriptions */
     size_t            nodes;      /* allocated trie nodes */
@@ -577,6 +579,7 @@ tern_sublist *tern_sublist_new(void)
     tern_sublist *sl = xcalloc(1, sizeof *sl);
     sl->id = atomic_fetch_add(&sublist_ids, 1);
     atomic_init(&sl->gen, 1);
+    pthread_rwlock_init(&sl->lock, NULL);
     return sl;
 }
 
@@ -586,17 +589,26 @@ void tern_sublist_free(tern_sublist *sl)
         return;
     if (sl->root)
         kids_free_rec(sl, sl->root);
+    pthread_rwlock_destroy(&sl->lock);
     free(sl);
 }
 
 size_t tern_sublist_count(const tern_sublist *sl)
 {
-    return sl->count;
+    tern_sublist *w = (tern_sublist *)sl;
+    pthread_rwlock_rdlock(&w->lock);
+    size_t n = sl->count;
+    pthread_rwlock_unlock(&w->lock);
+    return n;
 }
 
 size_t tern_sublist_node_count(const tern_sublist *sl)
 {
-    return sl->nodes;
+    tern_sublist *w = (tern_sublist *)sl;
+    pthread_rwlock_rdlock(&w->lock);
+    size_t n = sl->nodes;
+    pthread_rwlock_unlock(&w->lock);
+    return n;
 }
 
 uint64_t tern_sublist_generation(const tern_sublist *sl)
@@ -609,10 +621,20 @@ static inline bool sub_is_queue(const tern_sub *sub)
     return sub->queue && sub->queue_len > 0;
 }
 
+static int insert_locked(tern_sublist *sl, tern_sub *sub);
+
 int tern_sublist_insert(tern_sublist *sl, tern_sub *sub)
 {
     if (!sub || !tern_subject_valid(sub->subject, sub->subject_len, true))
         return -1;
+    pthread_rwlock_wrlock(&sl->lock);
+    int rc = insert_locked(sl, sub);
+    pthread_rwlock_unlock(&sl->lock);
+    return rc;
+}
+
+static int insert_locked(tern_sublist *sl, tern_sub *sub)
+{
     const char *s = sub->subject;
     size_t len = sub->subject_len, start = 0;
     kids **kp = &sl->root;
@@ -755,11 +777,15 @@ int tern_sublist_remove(tern_sublist *sl, tern_sub *sub)
 {
     if (!sub || !tern_subject_valid(sub->subject, sub->subject_len, true))
         return -1;
-    if (!remove_rec(sl, &sl->root, sub->subject, sub->subject_len, sub))
-        return -1;
-    sl->count--;
-    atomic_fetch_add_explicit(&sl->gen, 1, memory_order_release);
-    return 0;
+    pthread_rwlock_wrlock(&sl->lock);
+    int rc = -1;
+    if (remove_rec(sl, &sl->root, sub->subject, sub->subject_len, sub)) {
+        sl->count--;
+        atomic_fetch_add_explicit(&sl->gen, 1, memory_order_release);
+        rc = 0;
+    }
+    pthread_rwlock_unlock(&sl->lock);
+    return rc;
 }
 
 /* ---- match results and the cache ------------------------------------- */
@@ -1044,13 +1070,25 @@ size_t tern_sublist_cache_count(const tern_sublist_cache *c)
     return c->n;
 }
 
+/* A cache miss walks the trie under the read lock; the generation read
+ * under the same lock is the one the result is valid for. */
+static cres *build_locked(tern_sublist *sl, tern_sublist_cache *c, const char *subject,
+                          size_t len, uint64_t *gen)
+{
+    pthread_rwlock_rdlock(&sl->lock);
+    *gen = atomic_load_explicit(&sl->gen, memory_order_acquire);
+    cres *r = build_result(sl, c, subject, len);
+    pthread_rwlock_unlock(&sl->lock);
+    return r;
+}
+
 const tern_sublist_result *tern_sublist_match(tern_sublist *sl,
                                               tern_sublist_cache *c,
                                               const char *subject, size_t len)
 {
     uint64_t gen = atomic_load_explicit(&sl->gen, memory_order_acquire);
     if (c->max == 0) {
-        cres *r = build_result(sl, c, subject, len);
+        cres *r = build_locked(sl, c, subject, len, &gen);
         if (!r)
             return &empty_result;
         retire(c, r);
@@ -1071,13 +1109,13 @@ const tern_sublist_result *tern_sublist_match(tern_sublist *sl,
         if (e->gen == gen)
             return &e->res->r;
         /* Stale: rebuild in place; the old result lives until quiesce. */
-        cres *r = build_result(sl, c, subject, len);
+        cres *r = build_locked(sl, c, subject, len, &gen);
         retire(c, e->res);
         e->res = r;
         e->gen = gen;
         return &r->r;
     }
-    cres *r = build_result(sl, c, subject, len);
+    cres *r = build_locked(sl, c, subject, len, &gen);
     if (!r)
         return &empty_result;
     if (c->n >= c->max)
