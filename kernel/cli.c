@@ -27,12 +27,12 @@ typedef enum flag_kind { F_BOOL, F_INT, F_STRING } flag_kind;
 typedef enum flag_action {
     A_CONFIG, A_CHECK, A_VERSION, A_HELP, A_SIGNAL,
     A_HOST, A_PORT, A_NAME, A_PID, A_LOG, A_PORTS_DIR, A_WORKERS, A_MODULES_DIR,
-    A_DEBUG, A_TRACE, A_DEBUG_TRACE, A_LOGTIME,
+    A_DEBUG, A_TRACE, A_DEBUG_TRACE, A_LOGTIME, A_IGNORE_UNSUPPORTED,
+    A_TLS, A_TLS_VERIFY, A_TLS_CERT, A_TLS_KEY, A_TLS_CA,
+    A_USER, A_PASS, A_AUTH,
     A_REFUSE,
 } flag_action;
 
-#define R_AUTH    "authentication is not supported by this build yet"
-#define R_TLS     "TLS is not supported by this build yet"
 #define R_MONITOR "the monitor module is not available yet"
 #define R_CLUSTER "the cluster module is not available yet"
 #define R_JS      "JetStream is not supported by Tern"
@@ -65,6 +65,7 @@ static const struct flag {
     { "workers", F_INT, A_WORKERS, NULL },
     { "modules_dir", F_STRING, A_MODULES_DIR, NULL },
     { "log_file", F_STRING, A_LOG, NULL },
+    { "ignore-unsupported", F_BOOL, A_IGNORE_UNSUPPORTED, NULL },
     /* logging */
     { "l", F_STRING, A_LOG, NULL },
     { "log", F_STRING, A_LOG, NULL },
@@ -82,6 +83,16 @@ static const struct flag {
     { "help", F_BOOL, A_HELP, NULL },
     { "v", F_BOOL, A_VERSION, NULL },
     { "version", F_BOOL, A_VERSION, NULL },
+    /* TLS: each becomes a server.tls key */
+    { "tls", F_BOOL, A_TLS, NULL },
+    { "tlsverify", F_BOOL, A_TLS_VERIFY, NULL },
+    { "tlscert", F_STRING, A_TLS_CERT, NULL },
+    { "tlskey", F_STRING, A_TLS_KEY, NULL },
+    { "tlscacert", F_STRING, A_TLS_CA, NULL },
+    /* authorization: the overlay's authorization.users / .token */
+    { "user", F_STRING, A_USER, NULL },
+    { "pass", F_STRING, A_PASS, NULL },
+    { "auth", F_STRING, A_AUTH, NULL },
     /* refused: features Tern does not have (yet) */
     { "s", F_BOOL, A_REFUSE, R_SYSLOG },
     { "syslog", F_BOOL, A_REFUSE, R_SYSLOG },
@@ -100,15 +111,7 @@ static const struct flag {
     { "jetstream", F_BOOL, A_REFUSE, R_JS },
     { "sd", F_STRING, A_REFUSE, R_JS },
     { "store_dir", F_STRING, A_REFUSE, R_JS },
-    { "user", F_STRING, A_REFUSE, R_AUTH },
-    { "pass", F_STRING, A_REFUSE, R_AUTH },
-    { "auth", F_STRING, A_REFUSE, R_AUTH },
-    { "tls", F_BOOL, A_REFUSE, R_TLS },
-    { "tlsverify", F_BOOL, A_REFUSE, R_TLS },
-    { "tlscert", F_STRING, A_REFUSE, R_TLS },
-    { "tlskey", F_STRING, A_REFUSE, R_TLS },
-    { "tlscacert", F_STRING, A_REFUSE, R_TLS },
-    { "help_tls", F_BOOL, A_REFUSE, R_TLS },
+    { "help_tls", F_BOOL, A_REFUSE, "the TLS cipher list help is not available; see docs/tls.md" },
     { "routes", F_STRING, A_REFUSE, R_CLUSTER },
     { "cluster", F_STRING, A_REFUSE, R_CLUSTER },
     { "cluster_listen", F_STRING, A_REFUSE, R_CLUSTER },
@@ -241,6 +244,83 @@ static void set_log(tern_cli *cli, const char *key, bool value, int argi)
     set_scalar(tern_conf_map_child(server_map(cli), "log"), key, value ? "true" : "false", false, argi);
 }
 
+/* The overlay's server.tls map. Any --tls* flag turns TLS on, except that
+ * --tls=false turns it off whatever else is given (nats-server's rule):
+ * then this returns NULL and the flag is ignored. */
+static tern_conf_node *tls_map(tern_cli *cli, int argi)
+{
+    tern_conf_node *server = server_map(cli);
+    tern_conf_node *cur = tern_conf_get(server, "tls");
+    if (cur && cur->type == TERN_CONF_NULL)
+        return NULL;
+    if (cur && cur->type == TERN_CONF_MAP)
+        return cur;
+    cur = tern_conf_new(TERN_CONF_MAP, FLAGS_FILE, argi, 1);
+    tern_conf_map_set(server, "tls", cur);
+    return cur;
+}
+
+static void set_tls(tern_cli *cli, const char *key, const char *value, bool quoted, int argi)
+{
+    tern_conf_node *m = tls_map(cli, argi);
+    if (m)
+        set_scalar(m, key, value, quoted, argi);
+}
+
+/* --user/--pass are a single user (authorization.users: [{user, password}])
+ * and --auth the token, as nats-server's flags; the flags' method replaces
+ * the files' (the other one is set to null). */
+static tern_conf_node *auth_map(tern_cli *cli)
+{
+    if (!cli->overlay)
+        cli->overlay = tern_conf_new(TERN_CONF_MAP, FLAGS_FILE, 1, 1);
+    return tern_conf_map_child(cli->overlay, "authorization");
+}
+
+static int set_flag_user(tern_cli *cli, const char *key, const char *value, int argi)
+{
+    tern_conf_node *authz = auth_map(cli);
+    tern_conf_node *token = tern_conf_get(authz, "token");
+    if (token && token->type == TERN_CONF_SCALAR)
+        return -1;
+    tern_conf_node *list = tern_conf_get(authz, "users");
+    if (!list || list->type != TERN_CONF_LIST || list->n != 1) {
+        list = tern_conf_new(TERN_CONF_LIST, FLAGS_FILE, argi, 1);
+        list->items = malloc(sizeof *list->items);
+        if (!list->items)
+            abort();
+        list->items[0] = tern_conf_new(TERN_CONF_MAP, FLAGS_FILE, argi, 1);
+        list->n = list->cap = 1;
+        tern_conf_map_set(authz, "users", list);
+    }
+    set_scalar(list->items[0], key, value, true, argi);
+    tern_conf_map_set(authz, "token", tern_conf_new(TERN_CONF_NULL, FLAGS_FILE, argi, 1));
+    return 0;
+}
+
+static int set_flag_token(tern_cli *cli, const char *value, int argi)
+{
+    tern_conf_node *authz = auth_map(cli);
+    tern_conf_node *users = tern_conf_get(authz, "users");
+    if (users && users->type == TERN_CONF_LIST)
+        return -1;
+    set_scalar(authz, "token", value, true, argi);
+    tern_conf_map_set(authz, "users", tern_conf_new(TERN_CONF_NULL, FLAGS_FILE, argi, 1));
+    return 0;
+}
+
+/* nats-server ignores --pass without --user (no authentication at all);
+ * Tern refuses it rather than run open by mistake. */
+static int check_auth_flags(tern_cli *cli, char *err, size_t errlen)
+{
+    tern_conf_node *authz = cli->overlay ? tern_conf_get(cli->overlay, "authorization") : NULL;
+    tern_conf_node *users = tern_conf_get(authz, "users");
+    bool have_users = users && users->type == TERN_CONF_LIST;
+    if (have_users && !tern_conf_get(users->items[0], "user"))
+        return errf(err, errlen, "--pass: needs --user");
+    return 0;
+}
+
 static void replace(char **slot, const char *v)
 {
     free(*slot);
@@ -260,6 +340,7 @@ static int apply_flag(tern_cli *cli, const struct flag *f, const char *shown, co
     case A_CHECK:       cli->check = bval; return 0;
     case A_VERSION:     cli->version = bval; return 0;
     case A_HELP:        cli->help = bval; return 0;
+    case A_IGNORE_UNSUPPORTED: cli->ignore_unsupported = bval; return 0;
     case A_HOST:        set_server(cli, "host", value, true, argi); return 0;
     case A_NAME:        set_server(cli, "name", value, true, argi); return 0;
     case A_PID:         set_server(cli, "pid_file", value, true, argi); return 0;
@@ -288,6 +369,24 @@ static int apply_flag(tern_cli *cli, const struct flag *f, const char *shown, co
         set_log(cli, "trace", bval, argi);
         return 0;
     case A_LOGTIME:     set_log(cli, "time", bval, argi); return 0;
+    case A_TLS:
+        if (bval)
+            tls_map(cli, argi);
+        else
+            tern_conf_map_set(server_map(cli), "tls", tern_conf_new(TERN_CONF_NULL, FLAGS_FILE, argi, 1));
+        return 0;
+    case A_TLS_VERIFY:  set_tls(cli, "verify", bval ? "true" : "false", false, argi); return 0;
+    case A_TLS_CERT:    set_tls(cli, "cert", value, true, argi); return 0;
+    case A_TLS_KEY:     set_tls(cli, "key", value, true, argi); return 0;
+    case A_TLS_CA:      set_tls(cli, "ca", value, true, argi); return 0;
+    case A_USER:
+    case A_PASS:
+    case A_AUTH:
+        if ((f->action == A_AUTH ? set_flag_token(cli, value, argi)
+                                 : set_flag_user(cli, f->action == A_USER ? "user" : "password",
+                                                 value, argi)) < 0)
+            return errf(err, errlen, "--user/--pass and --auth cannot be used together");
+        return 0;
     case A_REFUSE:
         /* -js=false and the like turn off what Tern lacks anyway */
         if (f->kind == F_BOOL && !bval)
@@ -358,6 +457,8 @@ static int parse_args(int argc, char **argv, tern_cli *cli, char *err, size_t er
         else
             return errf(err, errlen, "unrecognized command: \"%s\"", argv[i]);
     }
+    if (check_auth_flags(cli, err, errlen) < 0)
+        return -1;
     if (cli->check && !cli->config && !cli->help && !cli->version)
         return errf(err, errlen, "must specify [-c, --config] option to check configuration file syntax");
     return 0;
@@ -395,7 +496,8 @@ const char *tern_cli_usage(void)
         "    -n, --name\n"
         "        --server_name <server_name>  Server name (default: auto)\n"
         "    -P, --pid <file>                 File to store PID\n"
-        "    -c, --config <file|dir>          Configuration: a conf.d directory or a .yaml file\n"
+        "    -c, --config <file|dir>          Configuration: a conf.d directory, a .yaml file or a nats-server .conf file\n"
+        "        --ignore-unsupported         nats-server .conf keys Tern lacks are warnings, not errors\n"
         "    -t                               Test configuration and exit\n"
         "    -sl,--signal <signal>[=<pid>]    Send signal to ternd process (ldm, stop, quit, term, reopen, reload)\n"
         "                                     <pid> can be either a PID (e.g. 1) or the path to a PID file (e.g. /var/run/ternd.pid)\n"
@@ -412,11 +514,23 @@ const char *tern_cli_usage(void)
         "    -DV                              Debug and trace\n"
         "    -DVV                             Debug and verbose trace (same as -DV in Tern)\n"
         "\n"
+        "Authorization Options:\n"
+        "        --user <user>                User required for connections\n"
+        "        --pass <password>            Password required for connections\n"
+        "        --auth <token>               Authorization token required for connections\n"
+        "\n"
+        "TLS Options:\n"
+        "        --tls                        Enable TLS, do not verify clients (default: false)\n"
+        "        --tlscert <file>             Server certificate file\n"
+        "        --tlskey <file>              Private key for server certificate\n"
+        "        --tlsverify                  Enable TLS, verify client certificates\n"
+        "        --tlscacert <file>           Client certificate CA for verification\n"
+        "\n"
         "Common Options:\n"
         "    -h, --help                       Show this message\n"
         "    -v, --version                    Show version\n"
         "\n"
-        "Other nats-server flags (monitoring, authorization, TLS, cluster, JetStream,\n"
+        "Other nats-server flags (monitoring, cluster, JetStream,\n"
         "syslog, profiling) are refused with a message saying why; see docs/cli.md.\n";
 }
 

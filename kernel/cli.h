@@ -18,6 +18,8 @@ typedef struct tern_cli {
     bool  version;             /* -v */
     bool  help;                /* -h */
     char *signal;              /* --signal CMD[=PID|PIDFILE] */
+    bool  ignore_unsupported;  /* --ignore-unsupported: nats-server keys Tern
+                                  lacks are warnings, not errors */
     tern_conf_node *overlay;   /* root map: { server: { … } } from flags */
 } tern_cli;
 

@@ -12,8 +12,10 @@
 #include <unistd.h>
 
 #include "account.h"
+#include "auth.h"
 #include "log.h"
 #include "server.h"
+#include "tls.h"
 #include "worker.h"
 #include "xalloc.h"
 
@@ -108,7 +110,14 @@ static void on_write(uv_write_t *req, int status);
 
 void tern_client_flush(tern_client *c)
 {
-    if (c->writing || c->out.len == 0 || uv_is_closing((uv_handle_t *)&c->tcp))
+    if (c->writing || uv_is_closing((uv_handle_t *)&c->tcp))
+        return;
+    /* TLS: encrypt what is queued (and add handshake output) just now. */
+    if (c->tls && tern_tls_conn_seal(c->tls, &c->out) != 0) {
+        tern_client_close(c, TERN_CLOSE_WRITE_ERROR);
+        return;
+    }
+    if (c->out.len == 0)
         return;
     uv_buf_t b = uv_buf_init(c->out.data, (unsigned)c->out.len);
     int n = uv_try_write((uv_stream_t *)&c->tcp, &b, 1);
@@ -159,7 +168,7 @@ static void on_write(uv_write_t *req, int status)
         return;
     }
     atomic_store_explicit(&c->local_pending, c->out.len, memory_order_relaxed);
-    if (c->out.len)
+    if (c->out.len || (c->tls && tern_tls_conn_wants_write(c->tls)))
         tern_client_flush(c);
 }
 
@@ -182,6 +191,8 @@ const char *tern_close_reason_str(tern_close_reason r)
     case TERN_CLOSE_SERVER_SHUTDOWN: return "Server Shutdown";
     case TERN_CLOSE_WRITE_ERROR: return "Write Error";
     case TERN_CLOSE_READ_ERROR: return "Read Error";
+    case TERN_CLOSE_TLS_HANDSHAKE: return "TLS Handshake Failure";
+    case TERN_CLOSE_AUTH_TIMEOUT: return "Authentication Timeout";
     }
     return "Unknown";
 }
@@ -208,6 +219,7 @@ static void on_handle_closed(uv_handle_t *h)
         c->next->prev = c->prev;
     atomic_fetch_sub_explicit(&w->nclients, 1, memory_order_relaxed);
     tern_parser_free(&c->parser);
+    tern_tls_conn_free(c->tls);
     tern_buf_free(&c->out);
     tern_buf_free(&c->wbuf);
     c->retired.free_fn = client_free_retired;
@@ -243,6 +255,8 @@ static void remove_all_subs(tern_client *c)
     tern_sidmap_free(m);
 }
 
+static void auth_release(tern_client *c);
+
 void tern_client_close(tern_client *c, tern_close_reason reason)
 {
     if (has(c, TERN_CF_CLOSING))
@@ -250,6 +264,7 @@ void tern_client_close(tern_client *c, tern_close_reason reason)
     c->flags |= TERN_CF_CLOSING;
     c->close_reason = reason;
     uv_timer_stop(&c->ping_timer);
+    auth_release(c);
     uv_read_stop((uv_stream_t *)&c->tcp);
     remove_all_subs(c);
     tern_debugf("%s:%d - cid:%llu - Client connection closed: %s", c->ip, c->port,
@@ -260,6 +275,10 @@ void tern_client_close(tern_client *c, tern_close_reason reason)
     bool flush = reason != TERN_CLOSE_SLOW_PENDING && reason != TERN_CLOSE_SLOW_DEADLINE &&
                  reason != TERN_CLOSE_WRITE_ERROR && reason != TERN_CLOSE_READ_ERROR &&
                  reason != TERN_CLOSE_CLIENT;
+    if (flush && c->tls && !c->writing) {
+        tern_tls_conn_shutdown(c->tls);           /* close_notify after the rest */
+        (void)tern_tls_conn_seal(c->tls, &c->out);
+    }
     if (flush && c->out.len && !c->writing && !uv_is_closing((uv_handle_t *)&c->tcp)) {
         uv_buf_t b = uv_buf_init(c->out.data, (unsigned)c->out.len);
         (void)uv_try_write((uv_stream_t *)&c->tcp, &b, 1);
@@ -754,7 +773,7 @@ static char *utf8_repair(const char *s, size_t len, size_t *outlen)
     return b.data;
 }
 
-static int parse_connect(const char *json, size_t len, connect_opts *o)
+static int parse_connect(const char *json, size_t len, connect_opts *o, tern_auth_creds *creds)
 {
     json_error_t jerr;
     size_t fixed_len = 0;
@@ -812,8 +831,195 @@ static int parse_connect(const char *json, size_t len, connect_opts *o)
                     rc = -1;
         }
     }
+    if (rc == 0 && creds)
+        tern_auth_creds_merge(creds, root);
     json_decref(root);
     return rc;
+}
+
+/* The rest of a CONNECT once it is authenticated, in nats-server's order:
+ * account, protocol, no_responders, then the options take effect. */
+static int finish_connect(tern_client *c, const connect_opts *o)
+{
+    if (o->account_set) {
+        tern_client_send_err(c, "Authorization Violation");
+        tern_client_close(c, TERN_CLOSE_AUTH_VIOLATION);
+        return TERN_PARSE_CLOSED;
+    }
+    if (o->protocol < 0 || o->protocol > 1) {
+        tern_client_send_err(c, "invalid client protocol");
+        tern_client_close(c, TERN_CLOSE_BAD_PROTOCOL);
+        return TERN_PARSE_CLOSED;
+    }
+    bool headers = o->headers && !opts_of(c)->no_header_support;
+    if (o->no_responders && !headers) {
+        tern_client_send_err(c, "no responders requires headers support");
+        tern_client_close(c, TERN_CLOSE_PROTOCOL);
+        return TERN_PARSE_CLOSED;
+    }
+    c->flags &= ~(TERN_CF_VERBOSE | TERN_CF_PEDANTIC | TERN_CF_ECHO | TERN_CF_HEADERS |
+                  TERN_CF_NO_RESPONDERS);
+    c->flags |= TERN_CF_CONNECT_RECEIVED | (o->verbose ? TERN_CF_VERBOSE : 0) |
+                (o->pedantic ? TERN_CF_PEDANTIC : 0) | (o->echo ? TERN_CF_ECHO : 0) |
+                (headers ? TERN_CF_HEADERS : 0) | (o->no_responders ? TERN_CF_NO_RESPONDERS : 0);
+    c->protocol = (int)o->protocol;
+    c->parser.headers = headers;
+    c->parser.require_connect = false;
+    send_ok(c);
+    return TERN_PARSE_OK;
+}
+
+/* ---- authentication (auth.h, docs/auth.md) --------------------------- */
+
+/* Per-connection state while authentication is configured. Every CONNECT
+ * is authenticated, as nats-server does, with the credentials merged over
+ * the earlier CONNECTs. While a decision is pending the connection's
+ * reads are stopped and what followed the CONNECT in the read buffer (the
+ * worker's, shared) is kept in stash. */
+typedef struct tern_client_auth {
+    uv_timer_t      timer;      /* the deadline; its close callback frees this */
+    tern_auth_creds creds;
+    char            nonce[TERN_AUTH_NONCE_LEN + 1]; /* "" when INFO had none */
+    tern_buf        stash;
+    connect_opts    connect;    /* the CONNECT awaiting its decision */
+    bool            pending;
+} tern_client_auth;
+
+static bool parse_input(tern_client *c, const char *p, size_t n);
+static void read_tls(tern_client *c, const char *p, size_t n);
+static void on_read(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf);
+static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf);
+
+static void auth_state_free(uv_handle_t *h)
+{
+    tern_client_auth *a = h->data;
+    tern_auth_creds_free(&a->creds);
+    tern_buf_free(&a->stash);
+    free(a);
+}
+
+static void auth_init(tern_client *c)
+{
+    tern_client_auth *a = tern_xcalloc(1, sizeof *a);
+    uv_timer_init(&c->w->loop, &a->timer);
+    a->timer.data = c;
+    if (tern_auth_nonce_required(opts_of(c)->auth))
+        tern_auth_new_nonce(a->nonce);
+    c->auth = a;
+    c->parser.require_connect = true;
+}
+
+/* The connection goes: a decision still running completes into nothing
+ * (its cid is no longer registered), and the state goes with the timer. */
+static void auth_release(tern_client *c)
+{
+    tern_client_auth *a = c->auth;
+    if (!a)
+        return;
+    if (a->pending)
+        tern_auth_forget(c->cid);
+    a->timer.data = a;
+    uv_close((uv_handle_t *)&a->timer, auth_state_free);
+    c->auth = NULL;
+}
+
+static void on_auth_timeout(uv_timer_t *t)
+{
+    tern_client *c = t->data;
+    tern_debugf("%s:%d - cid:%llu - Authentication Timeout", c->ip, c->port,
+                (unsigned long long)c->cid);
+    tern_client_send_err(c, "Authentication Timeout");
+    tern_client_close(c, TERN_CLOSE_AUTH_TIMEOUT);
+}
+
+/* Armed once the connection can talk (after the TLS handshake, as
+ * nats-server does); stopped by the first successful decision. */
+static void arm_auth_timer(tern_client *c)
+{
+    if (c->auth && !has(c, TERN_CF_CONNECT_RECEIVED))
+        uv_timer_start(&c->auth->timer, on_auth_timeout, (uint64_t)opts_of(c)->auth_timeout_ms, 0);
+}
+
+static int auth_decided(tern_client *c, const connect_opts *o, bool ok)
+{
+    if (!ok) {
+        tern_errorf("%s:%d - cid:%llu - authentication error - User \"%s\"", c->ip, c->port,
+                    (unsigned long long)c->cid, c->auth->creds.nkey && *c->auth->creds.nkey
+                        ? c->auth->creds.nkey : c->auth->creds.user ? c->auth->creds.user : "");
+        tern_client_send_err(c, "Authorization Violation");
+        tern_client_close(c, TERN_CLOSE_AUTH_VIOLATION);
+        return TERN_PARSE_CLOSED;
+    }
+    uv_timer_stop(&c->auth->timer);
+    return finish_connect(c, o);
+}
+
+/* Input after a CONNECT whose decision is pending waits in the stash. */
+static void pause_input(tern_client *c, const char *rest, size_t n)
+{
+    if (n)
+        tern_buf_append(&c->auth->stash, rest, n);
+    uv_read_stop((uv_stream_t *)&c->tcp);
+}
+
+/* The decision is in: parse what waited, then read again. */
+static void resume_input(tern_client *c)
+{
+    tern_buf stash = c->auth->stash;
+    memset(&c->auth->stash, 0, sizeof c->auth->stash);
+    bool go = stash.len == 0 || parse_input(c, stash.data, stash.len);
+    tern_buf_free(&stash);
+    if (!go || has(c, TERN_CF_CLOSING) || (c->auth && c->auth->pending))
+        return;
+    if (c->tls) {
+        read_tls(c, NULL, 0);   /* plaintext the TLS engine still holds */
+        if (has(c, TERN_CF_CLOSING) || (c->auth && c->auth->pending))
+            return;
+    }
+    if (uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read) != 0)
+        tern_client_close(c, TERN_CLOSE_READ_ERROR);
+}
+
+/* Completion of a bcrypt comparison, on this worker's loop; only called
+ * while the connection is registered (not closed). */
+static void on_auth_slow_done(void *owner, bool ok)
+{
+    tern_client *c = owner;
+    c->auth->pending = false;
+    c->w->now_ms = uv_now(&c->w->loop);
+    connect_opts o = c->auth->connect;
+    if (auth_decided(c, &o, ok) == TERN_PARSE_OK)
+        resume_input(c);
+}
+
+static int authenticate(tern_client *c, const connect_opts *o)
+{
+    tern_client_auth *a = c->auth;
+    tern_auth_slow slow;
+    tern_auth_result r = tern_auth_check(opts_of(c)->auth, &a->creds, a->nonce[0] ? a->nonce : NULL,
+                                         &slow);
+    if (r != TERN_AUTH_SLOW)
+        return auth_decided(c, o, r == TERN_AUTH_OK);
+    a->connect = *o;
+    a->pending = true;
+    if (tern_auth_slow_start(&c->w->loop, c->cid, c, &slow, on_auth_slow_done) != 0) {
+        a->pending = false;
+        return auth_decided(c, o, false);
+    }
+    return TERN_PARSE_PAUSE;
+}
+
+/* no_auth_user lets a first op other than CONNECT through (telnet-style
+ * use), binding the connection to that user as nats-server does. */
+static bool bind_no_auth_user(tern_client *c)
+{
+    const tern_auth *a = opts_of(c)->auth;
+    if (!c->auth || !a || !a->no_auth_user)
+        return false;
+    uv_timer_stop(&c->auth->timer);
+    c->flags |= TERN_CF_CONNECT_RECEIVED;
+    c->parser.require_connect = false;
+    return true;
 }
 
 static int on_connect(void *ud, const char *json, size_t len)
@@ -827,36 +1033,11 @@ static int on_connect(void *ud, const char *json, size_t len)
         .echo = has(c, TERN_CF_ECHO), .headers = has(c, TERN_CF_HEADERS),
         .no_responders = has(c, TERN_CF_NO_RESPONDERS), .protocol = c->protocol,
     };
-    if (parse_connect(json, len, &o) != 0) {
+    if (parse_connect(json, len, &o, c->auth ? &c->auth->creds : NULL) != 0) {
         tern_client_close(c, TERN_CLOSE_PROTOCOL);
         return TERN_PARSE_CLOSED;
     }
-    if (o.protocol < 0 || o.protocol > 1) {
-        tern_client_send_err(c, "invalid client protocol");
-        tern_client_close(c, TERN_CLOSE_BAD_PROTOCOL);
-        return TERN_PARSE_CLOSED;
-    }
-    if (o.account_set) {
-        tern_client_send_err(c, "Authorization Violation");
-        tern_client_close(c, TERN_CLOSE_AUTH_VIOLATION);
-        return TERN_PARSE_CLOSED;
-    }
-    bool headers = o.headers && !opts_of(c)->no_header_support;
-    if (o.no_responders && !headers) {
-        tern_client_send_err(c, "no responders requires headers support");
-        tern_client_close(c, TERN_CLOSE_PROTOCOL);
-        return TERN_PARSE_CLOSED;
-    }
-    c->flags &= ~(TERN_CF_VERBOSE | TERN_CF_PEDANTIC | TERN_CF_ECHO | TERN_CF_HEADERS |
-                  TERN_CF_NO_RESPONDERS);
-    c->flags |= TERN_CF_CONNECT_RECEIVED | (o.verbose ? TERN_CF_VERBOSE : 0) |
-                (o.pedantic ? TERN_CF_PEDANTIC : 0) | (o.echo ? TERN_CF_ECHO : 0) |
-                (headers ? TERN_CF_HEADERS : 0) | (o.no_responders ? TERN_CF_NO_RESPONDERS : 0);
-    c->protocol = (int)o.protocol;
-    c->parser.headers = headers;
-    c->parser.require_connect = false;
-    send_ok(c);
-    return TERN_PARSE_OK;
+    return c->auth ? authenticate(c, &o) : finish_connect(c, &o);
 }
 
 static const tern_parser_callbacks client_callbacks = {
@@ -906,6 +1087,101 @@ static void handle_parse_error(tern_client *c, tern_parse_status st)
     }
 }
 
+/* Plaintext from the client into the parser. Returns false once reading
+ * must stop (closed, a protocol error, or paused). */
+static bool parse_input(tern_client *c, const char *p, size_t n)
+{
+    size_t consumed = 0;
+    tern_parse_status st = tern_parser_feed(&c->parser, p, n, &client_callbacks, c, &consumed);
+    if (st == TERN_PARSE_ERR_AUTH && bind_no_auth_user(c)) {
+        p += consumed;
+        n -= consumed;
+        st = tern_parser_feed(&c->parser, p, n, &client_callbacks, c, &consumed);
+    }
+    if (st == TERN_PARSE_OK)
+        return true;
+    if (st == TERN_PARSE_CLOSED)
+        return false;
+    if (st == TERN_PARSE_PAUSE) {
+        /* a CONNECT awaits its authentication decision */
+        pause_input(c, p + consumed, n - consumed);
+        return false;
+    }
+    if (!has(c, TERN_CF_CLOSING))
+        handle_parse_error(c, st);
+    return false;
+}
+
+/* ---- TLS (tls.h): the engine sits between the socket and the parser -- */
+
+static void arm_ping_timer(tern_client *c, uint64_t ms);
+static uint64_t first_ping_ms(const tern_opts *o);
+
+/* nats-server closes without a word (its -ERR 'Secure Connection - TLS
+ * Required' comes after the close and never reaches the client). */
+static void on_tls_timeout(uv_timer_t *t)
+{
+    tern_client *c = t->data;
+    tern_errorf("%s:%d - cid:%llu - TLS handshake timeout", c->ip, c->port,
+                (unsigned long long)c->cid);
+    c->out.len = 0;
+    tern_client_close(c, TERN_CLOSE_TLS_HANDSHAKE);
+}
+
+static void start_tls(tern_client *c)
+{
+    tern_server *s = srv_of(c);
+    tern_debugf("%s:%d - cid:%llu - Starting TLS client connection handshake", c->ip, c->port,
+                (unsigned long long)c->cid);
+    c->tls = tern_tls_conn_new(s->tls);
+    /* The ping timer is the handshake deadline until the handshake is done. */
+    uv_timer_start(&c->ping_timer, on_tls_timeout, (uint64_t)s->opts.tls.timeout_ms, 0);
+}
+
+static void tls_established(void *ud)
+{
+    tern_client *c = ud;
+    tern_debugf("%s:%d - cid:%llu - TLS handshake complete", c->ip, c->port,
+                (unsigned long long)c->cid);
+    tern_debugf("%s:%d - cid:%llu - TLS version %s, cipher suite %s", c->ip, c->port,
+                (unsigned long long)c->cid, tern_tls_conn_version(c->tls),
+                tern_tls_conn_cipher(c->tls));
+    arm_ping_timer(c, first_ping_ms(opts_of(c)));
+    arm_auth_timer(c);
+}
+
+static bool tls_plain(void *ud, const char *p, size_t n)
+{
+    tern_client *c = ud;
+    return !has(c, TERN_CF_CLOSING) && parse_input(c, p, n);
+}
+
+static const tern_tls_handlers tls_handlers = { tls_established, tls_plain };
+
+/* Ciphertext from the socket (n = 0: decrypt what is still buffered, e.g.
+ * after reads were paused). Plaintext is decrypted into the worker's read
+ * buffer, which the parser never keeps. */
+static void read_tls(tern_client *c, const char *p, size_t n)
+{
+    tern_tls_status st =
+        tern_tls_conn_feed(c->tls, p, n, c->w->rbuf, c->w->rbuf_size, &tls_handlers, c);
+    if (has(c, TERN_CF_CLOSING))
+        return;
+    if (tern_tls_conn_wants_write(c->tls))
+        tern_worker_mark_flush(c->w, c);   /* handshake replies, alerts */
+    if (st == TERN_TLS_CLOSED) {
+        tern_client_close(c, TERN_CLOSE_CLIENT);
+    } else if (st == TERN_TLS_ERROR && !tern_tls_conn_established(c->tls)) {
+        tern_errorf("%s:%d - cid:%llu - TLS handshake error: %s", c->ip, c->port,
+                    (unsigned long long)c->cid, tern_tls_conn_error(c->tls));
+        tern_client_close(c, TERN_CLOSE_TLS_HANDSHAKE);
+    } else if (st == TERN_TLS_ERROR) {
+        tern_debugf("%s:%d - cid:%llu - TLS error: %s", c->ip, c->port,
+                    (unsigned long long)c->cid, tern_tls_conn_error(c->tls));
+        tern_client_close(c, TERN_CLOSE_READ_ERROR);
+    }
+}
+
 static void on_read(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf)
 {
     tern_client *c = stream->data;
@@ -916,15 +1192,10 @@ static void on_read(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf)
         return;
     }
     c->w->now_ms = uv_now(&c->w->loop);
-    size_t consumed = 0;
-    tern_parse_status st =
-        tern_parser_feed(&c->parser, buf->base, (size_t)nread, &client_callbacks, c, &consumed);
-    if (st == TERN_PARSE_OK || st == TERN_PARSE_CLOSED)
-        return;
-    if (st == TERN_PARSE_PAUSE)
-        return; /* nothing pauses before authentication arrives */
-    if (!has(c, TERN_CF_CLOSING))
-        handle_parse_error(c, st);
+    if (c->tls)
+        read_tls(c, buf->base, (size_t)nread);
+    else
+        (void)parse_input(c, buf->base, (size_t)nread);
 }
 
 /* ---- pings ---------------------------------------------------------- */
@@ -983,6 +1254,10 @@ static void send_info(tern_client *c)
     tern_buf_append_u64(b, c->cid);
     tern_buf_append_str(b, ",\"client_ip\":\"");
     tern_buf_append_str(b, c->ip);
+    if (c->auth && c->auth->nonce[0]) {
+        tern_buf_append_str(b, "\",\"nonce\":\"");
+        tern_buf_append_str(b, c->auth->nonce);
+    }
     tern_buf_append_str(b, "\"} \r\n");
     tern_worker_mark_flush(c->w, c);
 }
@@ -1048,6 +1323,8 @@ void tern_client_accept_fd(tern_worker *w, int fd)
     c->parser.headers = false;
     c->parser.require_connect = false;
     c->last_activity_ms = c->last_ping_in_ms = uv_now(&w->loop);
+    if (tern_auth_required(s->opts.auth))
+        auth_init(c);
 
     send_info(c);
     if ((int64_t)total > s->opts.max_connections) {
@@ -1057,7 +1334,12 @@ void tern_client_accept_fd(tern_worker *w, int fd)
     }
     tern_debugf("%s:%d - cid:%llu - Client connection created", c->ip, c->port,
                 (unsigned long long)c->cid);
-    arm_ping_timer(c, first_ping_ms(&s->opts));
+    if (s->tls) {
+        start_tls(c);   /* the ping and auth timers start once the handshake is done */
+    } else {
+        arm_ping_timer(c, first_ping_ms(&s->opts));
+        arm_auth_timer(c);
+    }
     if (uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read) != 0)
         tern_client_close(c, TERN_CLOSE_READ_ERROR);
 }

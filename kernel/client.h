@@ -58,6 +58,8 @@ typedef enum tern_close_reason {
     TERN_CLOSE_SERVER_SHUTDOWN,
     TERN_CLOSE_WRITE_ERROR,
     TERN_CLOSE_READ_ERROR,
+    TERN_CLOSE_TLS_HANDSHAKE,    /* failed or timed out */
+    TERN_CLOSE_AUTH_TIMEOUT,     /* no authenticated CONNECT within auth_timeout */
 } tern_close_reason;
 
 typedef struct tern_client {
@@ -77,6 +79,8 @@ typedef struct tern_client {
     int           handles_open;     /* tcp + timer; freed when both closed */
     tern_close_reason close_reason;
     tern_parser   parser;
+    struct tern_tls_conn *tls;      /* NULL: plain connection (tls.h) */
+    struct tern_client_auth *auth;  /* NULL: no authentication configured at accept */
     tern_sidmap   subs;
     tern_buf      out;              /* being filled */
     tern_buf      wbuf;             /* being written (uv_write in flight) */

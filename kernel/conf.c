@@ -16,6 +16,7 @@
 #include <unistd.h>
 #include <yaml.h>
 
+#include "conf_nats_map.h"
 #include "units.h"
 
 /* Deeper nesting than this is refused: the tree is freed and merged
@@ -602,6 +603,11 @@ static tern_conf_node *load_dir(const char *dir, char *err, size_t errlen)
 
 tern_conf_node *tern_conf_load(const char *path, char *err, size_t errlen)
 {
+    return tern_conf_load_ex(path, false, err, errlen);
+}
+
+tern_conf_node *tern_conf_load_ex(const char *path, bool ignore_unsupported, char *err, size_t errlen)
+{
     char *abs = absolute_path(path);
     struct stat st;
     tern_conf_node *root = NULL;
@@ -612,9 +618,11 @@ tern_conf_node *tern_conf_load(const char *path, char *err, size_t errlen)
         root = load_dir(abs, err, errlen);
     else if (is_yaml_name(abs))
         root = load_file(abs, err, errlen);
-    else
-        errf(err, errlen, "%s: nats-server configuration format is not supported yet; "
-                          "use a .yaml file or a conf.d directory", path);
+    else {
+        /* any other file is nats-server's format (conf_nats.c) */
+        tern_nats_map_opts o = { .ignore_unsupported = ignore_unsupported };
+        root = tern_conf_load_nats(abs, &o, err, errlen);
+    }
     free(abs);
     return root;
 }

@@ -43,9 +43,12 @@ struct tern_conf_node {
 
 /* Load `path`: a directory (every *.yaml / *.yml directly in it, name
  * order, dotfiles skipped, deep-merged), or a .yaml/.yml file. Any other
- * file is the nats-server format (not supported yet: a clear error).
+ * file is the nats-server format (conf_nats.h), converted to Tern's keys.
  * Returns the merged root map, or NULL with err filled. */
 tern_conf_node *tern_conf_load(const char *path, char *err, size_t errlen);
+/* The same; ignore_unsupported (--ignore-unsupported): a nats-server key
+ * Tern does not support is a warning and dropped, not an error. */
+tern_conf_node *tern_conf_load_ex(const char *path, bool ignore_unsupported, char *err, size_t errlen);
 
 /* Parse one YAML document held in memory; `file` names it in errors. */
 tern_conf_node *tern_conf_parse_yaml(const char *text, size_t len,

@@ -8,6 +8,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "buf.h"
+#include "conf_auth.h"
+#include "tls.h"
 #include "units.h"
 
 #define MAX_INT32 2147483647LL
@@ -263,7 +266,12 @@ static int k_write_deadline(apply_ctx *c, const char *key, const tern_conf_node 
 
 static int k_auth_timeout(apply_ctx *c, const char *key, const tern_conf_node *v)
 {
-    return duration_or_default(c, key, v, TERN_DEFAULT_AUTH_TIMEOUT_MS, &c->o->auth_timeout_ms);
+    if (duration_or_default(c, key, v, TERN_DEFAULT_AUTH_TIMEOUT_MS, &c->o->auth_timeout_ms) < 0)
+        return -1;
+    /* 0 and null mean the default, which depends on TLS (see validate) */
+    int64_t ms = 0;
+    c->o->auth_timeout_set = v->type != TERN_CONF_NULL && tern_conf_duration_ms(v, &ms, NULL, 0) == 0 && ms > 0;
+    return 0;
 }
 
 static int k_lame_duck_duration(apply_ctx *c, const char *key, const tern_conf_node *v)
@@ -326,12 +334,115 @@ static int k_modules_dir(apply_ctx *c, const char *key, const tern_conf_node *v)
     return read_text(c, key, v, &c->o->modules_dir, true, NULL);
 }
 
-static int k_tls(apply_ctx *c, const char *key, const tern_conf_node *v)
+/* tls.ciphers: IANA/Go or OpenSSL names, sorted into the TLS 1.2 list
+ * and the TLS 1.3 suites (OpenSSL keeps them apart). */
+static int tls_ciphers(apply_ctx *c, const tern_conf_node *v, tern_tls_opts *t)
 {
-    (void)key;
     if (v->type == TERN_CONF_NULL)
         return 0;
-    return tern_conf_error(v, c->err, c->errlen, "TLS is not supported yet");
+    if (v->type != TERN_CONF_LIST)
+        return tern_conf_error(v, c->err, c->errlen, "tls.ciphers must be a list of cipher names");
+    if (v->n == 0)
+        return tern_conf_error(v, c->err, c->errlen, "tls.ciphers cannot be empty");
+    tern_buf l12 = {0}, l13 = {0};
+    for (size_t i = 0; i < v->n; i++) {
+        const tern_conf_node *x = v->items[i];
+        char name[128];
+        bool tls13;
+        if (x->type != TERN_CONF_SCALAR || !tern_tls_cipher_name(x->value, name, sizeof name, &tls13)) {
+            tern_buf_free(&l12);
+            tern_buf_free(&l13);
+            return tern_conf_error(x, c->err, c->errlen, "unrecognized cipher %s",
+                                   x->type == TERN_CONF_SCALAR ? x->value : "(not a name)");
+        }
+        tern_buf *l = tls13 ? &l13 : &l12;
+        if (l->len)
+            tern_buf_append(l, ":", 1);
+        tern_buf_append(l, name, strlen(name) + 1);
+        l->len--;                 /* keep it NUL-terminated */
+    }
+    free(t->ciphers);
+    free(t->ciphersuites);
+    t->ciphers = l12.data;        /* NULL: the default TLS 1.2 list */
+    t->ciphersuites = l13.data;
+    return 0;
+}
+
+/* tls: { cert, key, ca, verify, timeout, ciphers, min_version }. A null
+ * value turns TLS off; a mapping turns it on (so does any --tls* flag). */
+static int k_tls(apply_ctx *c, const char *key, const tern_conf_node *v)
+{
+    tern_tls_opts *t = &c->o->tls;
+    (void)key;
+    free(t->cert);
+    free(t->key);
+    free(t->ca);
+    free(t->ciphers);
+    free(t->ciphersuites);
+    memset(t, 0, sizeof *t);
+    t->timeout_ms = TERN_DEFAULT_TLS_TIMEOUT_MS;
+    t->min_version = 12;
+    if (v->type == TERN_CONF_NULL)
+        return 0;
+    if (v->type != TERN_CONF_MAP)
+        return tern_conf_error(v, c->err, c->errlen, "server.tls must be a mapping");
+    t->enabled = true;
+    static const char *const go_names[][2] = {
+        { "cert_file", "cert" }, { "key_file", "key" }, { "ca_file", "ca" },
+        { "cipher_suites", "ciphers" },
+    };
+    for (size_t i = 0; i < v->n; i++) {
+        const tern_conf_node *k = v->pairs[i].key, *x = v->pairs[i].value;
+        const char *name = k->value;
+        int rc = 0;
+        if (!strcmp(name, "cert")) {
+            rc = read_text(c, "tls.cert", x, &t->cert, true, NULL);
+        } else if (!strcmp(name, "key")) {
+            rc = read_text(c, "tls.key", x, &t->key, true, NULL);
+        } else if (!strcmp(name, "ca")) {
+            rc = read_text(c, "tls.ca", x, &t->ca, true, NULL);
+        } else if (!strcmp(name, "verify")) {
+            t->verify = false;
+            rc = x->type == TERN_CONF_NULL ? 0 : read_bool(c, "tls.verify", x, &t->verify);
+        } else if (!strcmp(name, "timeout")) {
+            rc = duration_or_default(c, "tls.timeout", x, TERN_DEFAULT_TLS_TIMEOUT_MS, &t->timeout_ms);
+        } else if (!strcmp(name, "ciphers")) {
+            rc = tls_ciphers(c, x, t);
+        } else if (!strcmp(name, "min_version")) {
+            if (x->type == TERN_CONF_NULL)
+                t->min_version = 12;
+            else if (x->type == TERN_CONF_SCALAR && !strcmp(x->value, "1.2"))
+                t->min_version = 12;
+            else if (x->type == TERN_CONF_SCALAR && !strcmp(x->value, "1.3"))
+                t->min_version = 13;
+            else
+                rc = tern_conf_error(x, c->err, c->errlen, "tls.min_version must be \"1.2\" or \"1.3\"");
+        } else if (!strcmp(name, "verify_and_map")) {
+            bool map = false;
+            rc = x->type == TERN_CONF_NULL ? 0 : read_bool(c, "tls.verify_and_map", x, &map);
+            if (rc == 0 && map)
+                rc = tern_conf_error(x, c->err, c->errlen,
+                                     "tls.verify_and_map is not supported yet "
+                                     "(client certificates cannot name users yet)");
+        } else {
+            for (size_t g = 0; g < sizeof go_names / sizeof go_names[0]; g++)
+                if (!strcmp(name, go_names[g][0]))
+                    return tern_conf_error(k, c->err, c->errlen,
+                                           "unknown key '%s' in server.tls (Tern calls it '%s')",
+                                           name, go_names[g][1]);
+            return tern_conf_error(k, c->err, c->errlen, "unknown key '%s' in server.tls", name);
+        }
+        if (rc < 0)
+            return -1;
+    }
+    /* Load everything now, as nats-server does, so that -t and a reload
+     * report a bad certificate instead of a server failing later. */
+    char e[TERN_CONF_ERR_MAX];
+    tern_tls_ctx *ctx = tern_tls_ctx_new(t, e, sizeof e);
+    if (!ctx)
+        return tern_conf_error(v, c->err, c->errlen, "%s", e);
+    tern_tls_ctx_free(ctx);
+    return 0;
 }
 
 /* log: { file, debug, trace, time, syslog } */
@@ -437,6 +548,8 @@ static int apply_server(apply_ctx *c, const tern_conf_node *server)
 static int validate(apply_ctx *c)
 {
     tern_opts *o = c->o;
+    if (!o->auth_timeout_set)
+        o->auth_timeout_ms = tern_opts_default_auth_timeout_ms(o);
     if (o->lame_duck_grace_ms >= o->lame_duck_duration_ms) {
         char g[64], d[64];
         tern_units_format_duration(o->lame_duck_grace_ms, g, sizeof g);
@@ -461,11 +574,13 @@ int tern_conf_apply(const tern_conf_node *root, tern_opts *o, char *err, size_t 
         return tern_conf_error(root, err, errlen, "the top level must be a mapping of keys");
     for (size_t i = 0; i < root->n; i++) {
         const tern_conf_node *k = root->pairs[i].key;
-        if (strcmp(k->value, "server") != 0)
+        if (strcmp(k->value, "server") != 0 && !tern_conf_is_auth_key(k->value))
             return tern_conf_error(k, err, errlen, "unknown key '%s'", k->value);
     }
     const tern_conf_node *server = tern_conf_get(root, "server");
     if (server && apply_server(&c, server) < 0)
+        return -1;
+    if (tern_conf_apply_auth(root, o, err, errlen) < 0)
         return -1;
     return validate(&c);
 }

@@ -94,7 +94,7 @@ static void put_crc(uint8_t *raw, size_t n)
 static int decode_checked(const char *text, uint8_t *raw, size_t want)
 {
     size_t n = strlen(text);
-    if (tern_base32_decode(text, n, raw, want + 1) != (long)want)
+    if (n != (want * 8 + 4) / 5 || tern_base32_decode(text, n, raw, want) != (long)want)
         return -1;
     uint16_t crc = (uint16_t)(raw[want - 2] | (raw[want - 1] << 8));
     return tern_crc16(raw, want - 2) == crc ? 0 : -1;

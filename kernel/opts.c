@@ -1,6 +1,8 @@
 /* Server options: nats-server 2.9.10's defaults and deep copies. */
 #include "opts.h"
 
+#include "auth.h"
+
 #include <stdlib.h>
 #include <string.h>
 
@@ -48,6 +50,7 @@ void tern_opts_free(tern_opts *o)
     free(o->tls.ca);
     free(o->tls.ciphers);
     free(o->tls.ciphersuites);
+    tern_auth_unref(o->auth);
     memset(o, 0, sizeof *o);
 }
 
@@ -65,6 +68,7 @@ void tern_opts_copy(tern_opts *dst, const tern_opts *src)
     dst->tls.ca = dup_or_null(src->tls.ca);
     dst->tls.ciphers = dup_or_null(src->tls.ciphers);
     dst->tls.ciphersuites = dup_or_null(src->tls.ciphersuites);
+    dst->auth = tern_auth_ref(src->auth);
 }
 
 int64_t tern_opts_default_auth_timeout_ms(const tern_opts *o)

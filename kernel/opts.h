@@ -68,6 +68,8 @@ typedef struct tern_opts {
     bool     no_header_support;
     tern_log_opts log;
     tern_tls_opts tls;
+    struct tern_auth *auth;        /* authorization + no_auth_user (auth.h);
+                                      NULL: no authentication. Shared, counted */
     char    *pid_file;
     char    *ports_file_dir;       /* write <prog>_<pid>.ports like nats-server */
     char    *modules_dir;

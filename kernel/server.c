@@ -12,12 +12,14 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "auth.h"
 #include "client.h"
 #include <stdint.h>
 #include <sys/socket.h>
 #include "conf.h"
 #include "conf_server.h"
 #include "log.h"
+#include "tls.h"
 #include "xalloc.h"
 
 /* ---- configuration -------------------------------------------------- */
@@ -26,7 +28,7 @@ int tern_server_load_opts(tern_cli *cli, tern_opts *out, char *err, size_t errle
 {
     tern_conf_node *root;
     if (cli->config) {
-        root = tern_conf_load(cli->config, err, errlen);
+        root = tern_conf_load_ex(cli->config, cli->ignore_unsupported, err, errlen);
         if (!root)
             return -1;
     } else {
@@ -57,6 +59,13 @@ static void build_info(tern_server *s)
     json_object_set_new(info, "host", json_string(o->host));
     json_object_set_new(info, "port", json_integer(s->port));
     json_object_set_new(info, "headers", json_boolean(!o->no_header_support));
+    if (tern_auth_info_required(o->auth))
+        json_object_set_new(info, "auth_required", json_true());
+    if (o->tls.enabled) {
+        json_object_set_new(info, "tls_required", json_true());
+        if (o->tls.verify)
+            json_object_set_new(info, "tls_verify", json_true());
+    }
     json_object_set_new(info, "max_payload", json_integer(o->max_payload));
     json_object_set_new(info, "tern_version", json_string(TERN_VERSION));
     char *text = json_dumps(info, JSON_COMPACT);
@@ -407,8 +416,17 @@ static void reload(tern_server *s)
         tern_noticef("Reload: the number of workers changes at the next start");
     if (tern_log_configure(&next.log) != 0)
         tern_errorf("Reload: cannot open log file %s", next.log.file);
+    /* New connections get the new TLS context; open ones keep theirs. */
+    tern_tls_ctx *tls = NULL;
+    if (next.tls.enabled && !(tls = tern_tls_ctx_new(&next.tls, err, sizeof err))) {
+        tern_errorf("Failed to reload server configuration: %s", err);
+        tern_opts_free(&next);
+        return;
+    }
 
     tern_server_pause_workers(s);
+    tern_tls_ctx *old_tls = s->tls;
+    s->tls = tls;
     tern_opts_free(&s->opts);
     s->opts = next;
     s->port = port;
@@ -421,6 +439,7 @@ static void reload(tern_server *s)
         }
     }
     tern_server_resume_workers(s);
+    tern_tls_ctx_free(old_tls);
     tern_noticef("Reloaded server configuration");
 }
 
@@ -488,6 +507,14 @@ int tern_server_init(tern_server *s, const tern_opts *opts, int argc, char **arg
         if (tern_worker_init(&s->workers[i], s, i) != 0)
             return -1;
 
+    if (s->opts.tls.enabled) {
+        char err[TERN_CONF_ERR_MAX];
+        s->tls = tern_tls_ctx_new(&s->opts.tls, err, sizeof err);
+        if (!s->tls) {
+            tern_errorf("%s", err);
+            return -1;
+        }
+    }
     int fd = bind_listener(s->opts.host, s->opts.port, &s->port);
     if (fd < 0)
         return -1;
@@ -498,6 +525,8 @@ int tern_server_init(tern_server *s, const tern_opts *opts, int argc, char **arg
     s->workers_started = true;
     start_listening(s, fd);
     tern_noticef("Listening for client connections on %s:%d", s->opts.host, s->port);
+    if (s->tls)
+        tern_noticef("TLS required for client connections");
     tern_noticef("  Workers:  %d", s->nworkers);
 
     static const int sigs[] = {SIGINT, SIGTERM, SIGHUP, SIGUSR1, SIGUSR2, 0};
@@ -548,6 +577,7 @@ void tern_server_free(tern_server *s)
     free(s->workers);
     free(s->info_prefix);
     free(s->ldm_info);
+    tern_tls_ctx_free(s->tls);
     tern_opts_free(&s->opts);
     pthread_mutex_destroy(&s->pause_mu);
     pthread_cond_destroy(&s->pause_cv);

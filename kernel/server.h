@@ -38,6 +38,7 @@ typedef struct tern_server {
     int           next_worker;
     tern_epoch    epoch;
     tern_account *gacc;            /* "$G" */
+    struct tern_tls_ctx *tls;      /* client TLS (tls.h); NULL: plain */
     _Atomic uint64_t next_cid;
     _Atomic size_t nclients;
     bool          ldm;             /* lame duck mode */

@@ -34,6 +34,8 @@ struct tern_tls_conn {
     BIO     *rbio;           /* ciphertext from the socket */
     BIO     *wbio;           /* ciphertext for the socket */
     bool     established;
+    bool     first_seen;     /* the first byte from the peer was checked */
+    bool     plain_done;     /* the plain text before the handshake went */
     tern_buf spare;          /* plaintext being sealed (reused) */
     char     err[256];
 };
@@ -53,10 +55,11 @@ static int errf(char *err, size_t errlen, const char *fmt, ...)
     return -1;
 }
 
-/* The most specific reason OpenSSL queued, then the queue is emptied. */
+/* The first reason OpenSSL queued (the most specific: later entries say
+ * which layer passed it on), then the queue is emptied. */
 static const char *ssl_reason(char *buf, size_t len)
 {
-    unsigned long e = ERR_peek_last_error();
+    unsigned long e = ERR_peek_error();
     const char *r = e ? ERR_reason_error_string(e) : NULL;
     if (r)
         snprintf(buf, len, "%s", r);
@@ -93,10 +96,14 @@ static int load_pair(SSL_CTX *ssl, const tern_tls_opts *o, char *err, size_t err
     if (SSL_CTX_use_certificate_chain_file(ssl, o->cert) != 1)
         return errf(err, errlen, "error parsing X509 certificate/key pair: %s: %s", o->cert,
                     ssl_reason(r, sizeof r));
-    if (SSL_CTX_use_PrivateKey_file(ssl, o->key, SSL_FILETYPE_PEM) != 1)
-        return errf(err, errlen, "error parsing X509 certificate/key pair: %s: %s", o->key,
-                    ssl_reason(r, sizeof r));
-    if (SSL_CTX_check_private_key(ssl) != 1) {
+    if (SSL_CTX_use_PrivateKey_file(ssl, o->key, SSL_FILETYPE_PEM) != 1) {
+        unsigned long e = ERR_peek_error();
+        if (ERR_GET_LIB(e) != ERR_LIB_X509 || (ERR_GET_REASON(e) != X509_R_KEY_VALUES_MISMATCH &&
+                                               ERR_GET_REASON(e) != X509_R_KEY_TYPE_MISMATCH))
+            return errf(err, errlen, "error parsing X509 certificate/key pair: %s: %s", o->key,
+                        ssl_reason(r, sizeof r));
+    }
+    if (ERR_peek_error() || SSL_CTX_check_private_key(ssl) != 1) {
         ERR_clear_error();
         return errf(err, errlen,
                     "error parsing X509 certificate/key pair: private key does not match public key");
@@ -192,12 +199,20 @@ bool tern_tls_cipher_name(const char *name, char *out, size_t outlen, bool *tls1
     if (!tmp)
         return false;
     bool ok = false;
-    /* TLS 1.3 suites are spelled the same in every naming. */
+    /* TLS 1.3 suites are spelled the same in every naming (OpenSSL takes
+     * TLS 1.2 names there too, so check what the name stands for). */
     if (!strncmp(name, "TLS_", 4) && SSL_CTX_set_ciphersuites(tmp, name) == 1) {
-        *tls13 = true;
-        snprintf(out, outlen, "%s", name);
-        ok = true;
-        goto done;
+        STACK_OF(SSL_CIPHER) *all = SSL_CTX_get_ciphers(tmp);
+        for (int i = 0; all && i < sk_SSL_CIPHER_num(all); i++) {
+            const SSL_CIPHER *c = sk_SSL_CIPHER_value(all, i);
+            const char *std = SSL_CIPHER_standard_name(c);
+            if (std && !strcmp(std, name) && !strcmp(SSL_CIPHER_get_version(c), "TLSv1.3")) {
+                *tls13 = true;
+                snprintf(out, outlen, "%s", name);
+                ok = true;
+                goto done;
+            }
+        }
     }
     *tls13 = false;
     const char *ossl = name;
@@ -268,6 +283,15 @@ tern_tls_status tern_tls_conn_feed(tern_tls_conn *t, const char *cipher, size_t 
                                    size_t cap, const tern_tls_handlers *h, void *ud)
 {
     t->err[0] = '\0';
+    /* A plain-text client (CONNECT without TLS): say so as Go does rather
+     * than with whatever OpenSSL makes of the bytes. */
+    if (!t->first_seen && n > 0) {
+        t->first_seen = true;
+        if ((unsigned char)cipher[0] != 0x16) {
+            snprintf(t->err, sizeof t->err, "first record does not look like a TLS handshake");
+            return TERN_TLS_ERROR;
+        }
+    }
     while (n > 0) {
         int chunk = n > INT_MAX ? INT_MAX : (int)n;
         int w = BIO_write(t->rbio, cipher, chunk);
@@ -327,8 +351,17 @@ static void drain(tern_tls_conn *t, tern_buf *out)
 
 int tern_tls_conn_seal(tern_tls_conn *t, tern_buf *out)
 {
-    t->err[0] = '\0';
-    if (!t->established || out->len == 0) {
+    if (!t->established) {
+        /* The first seal sends what was queued before the handshake (the
+         * INFO) as it is; after that nothing goes out in clear until the
+         * handshake is done (nats-server writes nothing meanwhile). */
+        if (t->plain_done)
+            out->len = 0;
+        t->plain_done = true;
+        drain(t, out);
+        return 0;
+    }
+    if (out->len == 0) {
         drain(t, out);
         return 0;
     }

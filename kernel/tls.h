@@ -66,9 +66,11 @@ tern_tls_status tern_tls_conn_feed(tern_tls_conn *t, const char *cipher, size_t 
                                    size_t cap, const tern_tls_handlers *h, void *ud);
 
 /* Turn *out into the bytes to write to the socket: once the handshake is
- * done its plaintext is encrypted; before, it stays as it is (the plain
- * INFO goes out ahead of the handshake). Pending TLS output is appended in
- * order. Returns 0, or -1 on an encryption error. */
+ * done its plaintext is encrypted. Before, the first call leaves it as it
+ * is (the plain INFO goes out ahead of the handshake) and later calls
+ * drop it: nothing is written in clear once the handshake may have begun.
+ * Pending TLS output is appended in order. Returns 0, or -1 on an
+ * encryption error. */
 int tern_tls_conn_seal(tern_tls_conn *t, tern_buf *out);
 
 /* TLS output waiting for tern_tls_conn_seal() (handshake messages,

@@ -227,12 +227,28 @@ static int write_config(it_server *s, const it_opts *o, char *conf_arg, size_t n
             cb_add(&c, "debug: true\n");
         if (o->trace)
             cb_add(&c, "trace: true\n");
+        if (o->tls_cert) {
+            cb_add(&c, "tls {\n  cert_file: \"%s\"\n  key_file: \"%s\"\n", o->tls_cert, o->tls_key);
+            if (o->tls_ca)
+                cb_add(&c, "  ca_file: \"%s\"\n", o->tls_ca);
+            if (o->tls_verify)
+                cb_add(&c, "  verify: true\n");
+            if (o->tls_timeout_ms)
+                cb_add(&c, "  timeout: %g\n", (double)o->tls_timeout_ms / 1000.0);
+            cb_add(&c, "}\n");
+        }
+        if (o->auth_conf)
+            cb_add(&c, "%s\n", o->auth_conf);
         snprintf(conf_arg, n, "%s/server.conf", s->dir);
         return write_file(conf_arg, c.text);
     }
     cb_add(&c, "server:\n");
     cb_add(&c, "  name: \"it-%d\"\n", s->port);
     cb_add(&c, "  listen: \"127.0.0.1:%d\"\n", s->port);
+    /* The suite runs ternd with two workers (cross-worker delivery on every
+     * path); TERN_TEST_WORKERS overrides. */
+    const char *workers = getenv("TERN_TEST_WORKERS");
+    cb_add(&c, "  workers: %d\n", workers && *workers ? atoi(workers) : 2);
     add_common(&c, o, "  ");
     if (o->log_file || o->debug || o->trace) {
         cb_add(&c, "  log:\n");
@@ -243,6 +259,20 @@ static int write_config(it_server *s, const it_opts *o, char *conf_arg, size_t n
         if (o->trace)
             cb_add(&c, "    trace: true\n");
     }
+    if (o->tls_cert) {
+        cb_add(&c, "  tls:\n    cert: \"%s\"\n    key: \"%s\"\n", o->tls_cert, o->tls_key);
+        if (o->tls_ca)
+            cb_add(&c, "    ca: \"%s\"\n", o->tls_ca);
+        if (o->tls_verify)
+            cb_add(&c, "    verify: true\n");
+        if (o->tls_timeout_ms) {
+            char d[32];
+            fmt_duration(d, sizeof d, o->tls_timeout_ms);
+            cb_add(&c, "    timeout: \"%s\"\n", d);
+        }
+    }
+    if (o->auth_yaml)
+        cb_add(&c, "%s\n", o->auth_yaml);
     char confd[200];
     snprintf(confd, sizeof confd, "%s/conf.d", s->dir);
     if (mkdir(confd, 0700) != 0)

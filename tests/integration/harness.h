@@ -47,6 +47,16 @@ typedef struct it_opts {
     bool    log_file;          /* log into <dir>/server.log via the config */
     bool    debug;
     bool    trace;
+    /* TLS on the client port (absolute paths; tls_cert set = TLS on) */
+    const char *tls_cert;
+    const char *tls_key;
+    const char *tls_ca;
+    bool    tls_verify;
+    int64_t tls_timeout_ms;
+    /* Top-level text appended to the configuration as it is: auth_yaml for
+     * ternd, auth_conf (nats-server format) for the reference. */
+    const char *auth_yaml;
+    const char *auth_conf;
 } it_opts;
 
 typedef struct it_server {

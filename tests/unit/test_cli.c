@@ -259,9 +259,9 @@ static void test_go_flag_errors(void **state)
 static void test_refused_flags(void **state)
 {
     (void)state;
-    EXPECT_ERR("--user: authentication is not supported by this build yet", "--user", "u");
-    EXPECT_ERR("-pass: authentication is not supported by this build yet", "-pass", "p");
-    EXPECT_ERR("--auth: authentication is not supported by this build yet", "--auth=t");
+    /* --user/--pass/--auth are accepted (test_auth.c); only these mixes fail */
+    EXPECT_ERR("--pass: needs --user", "-pass", "p");
+    EXPECT_ERR("--user/--pass and --auth cannot be used together", "--user", "u", "--auth=t");
     EXPECT_ERR("-js: JetStream is not supported by Tern", "-js");
     EXPECT_ERR("--jetstream: JetStream is not supported by Tern", "--jetstream=true");
     EXPECT_ERR("-sd: JetStream is not supported by Tern", "-sd", "/tmp");
@@ -282,12 +282,7 @@ static void test_refused_flags(void **state)
     EXPECT_ERR("--syslog: syslog logging is not supported", "--syslog");
     EXPECT_ERR("-r: remote syslog logging is not supported", "-r", "udp://localhost:514");
     EXPECT_ERR("--remote_syslog: remote syslog logging is not supported", "--remote_syslog", "x");
-    EXPECT_ERR("--tls: TLS is not supported by this build yet", "--tls");
-    EXPECT_ERR("--tlsverify: TLS is not supported by this build yet", "--tlsverify");
-    EXPECT_ERR("--tlscert: TLS is not supported by this build yet", "--tlscert", "c.pem");
-    EXPECT_ERR("--tlskey: TLS is not supported by this build yet", "--tlskey", "k.pem");
-    EXPECT_ERR("--tlscacert: TLS is not supported by this build yet", "--tlscacert", "ca.pem");
-    EXPECT_ERR("--help_tls: TLS is not supported by this build yet", "--help_tls");
+    EXPECT_ERR("--help_tls: the TLS cipher list help is not available; see docs/tls.md", "--help_tls");
     EXPECT_ERR("--profile: the Go profiling port does not exist in Tern", "--profile", "6060");
     EXPECT_ERR("--log_size_limit: log size limits are not supported; rotate with logrotate and --signal reopen",
                "--log_size_limit", "1000");

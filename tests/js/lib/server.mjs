@@ -57,27 +57,30 @@ function spawnTied(binary, args, options) {
 const delay = (ms) => new Promise((r) => setTimeout(r, ms));
 
 // Writes the option set in the server's own configuration format and
-// returns the extra command-line arguments that load it.
-function writeConfig(kind, dir, options) {
+// returns the extra command-line arguments that load it. extra: top-level
+// text in that format, appended as it is (e.g. an authorization block).
+function writeConfig(kind, dir, options, extra = "") {
   const keys = Object.keys(options);
-  if (keys.length === 0) return [];
+  if (keys.length === 0 && !extra) return [];
   if (kind === "ternd") {
     const confDir = path.join(dir, "conf.d");
     fs.mkdirSync(confDir);
-    const body = "server:\n" + keys.map((k) => `  ${k}: ${options[k]}\n`).join("");
-    fs.writeFileSync(path.join(confDir, "00-server.yaml"), body);
+    const body = (keys.length ? "server:\n" : "") + keys.map((k) => `  ${k}: ${options[k]}\n`).join("");
+    fs.writeFileSync(path.join(confDir, "00-server.yaml"), body + extra);
     return ["-c", confDir];
   }
   const file = path.join(dir, "server.conf");
-  fs.writeFileSync(file, keys.map((k) => `${k}: ${options[k]}\n`).join(""));
+  fs.writeFileSync(file, keys.map((k) => `${k}: ${options[k]}\n`).join("") + extra);
   return ["-c", file];
 }
 
 // A running server. kind is "ternd" or "nats-server"; options are
-// server-level settings (e.g. { max_payload: 16, max_control_line: 64 }).
+// server-level settings (e.g. { max_payload: 16, max_control_line: 64 });
+// extra maps a kind to top-level configuration text in its format.
 export class Server {
-  constructor(kind, options = {}) {
+  constructor(kind, options = {}, extra = {}) {
     this.kind = kind;
+    this.extra = extra[kind] || "";
     this.options = options;
     this.port = 0;
     this.dir = "";
@@ -142,7 +145,9 @@ export class Server {
     this.dir = fs.mkdtempSync(path.join(os.tmpdir(), `tern-js-${this.kind}-`));
     this.port = await freePort();
     const args = ["-a", "127.0.0.1", "-p", String(this.port),
-      ...writeConfig(this.kind, this.dir, this.options)];
+      ...writeConfig(this.kind, this.dir, this.options, this.extra)];
+    // ternd runs with two workers in the suite (TERN_TEST_WORKERS overrides).
+    if (this.kind === "ternd") args.push("--workers", process.env.TERN_TEST_WORKERS || "2");
     this.output = "";
     const proc = spawnTied(this.binary(), args, { cwd: this.dir, stdio: ["ignore", "pipe", "pipe"] });
     this.proc = proc;
@@ -195,6 +200,6 @@ export class Server {
   }
 }
 
-export async function startServer(kind, options = {}) {
-  return new Server(kind, options).start();
+export async function startServer(kind, options = {}, extra = {}) {
+  return new Server(kind, options, extra).start();
 }
