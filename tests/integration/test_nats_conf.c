@@ -1,0 +1,308 @@
+/* ternd -c FILE.conf in nats-server's format: the same file runs ternd and
+ * nats-server with the same client-visible behaviour (port, server name,
+ * max_payload, users and no_auth_user, driven with cnats); `-t` accepts
+ * and rejects what nats-server's `-t` does for the corpus of
+ * tests/unit/data/nats; an unsupported key fails unless
+ * --ignore-unsupported. */
+#include "harness.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+static char dir[128];
+
+static const char *terND(void)
+{
+    const char *v = getenv("TERN_TERND");
+    return v && *v ? v : "ternd";
+}
+
+static const char *nats_server(void)
+{
+    const char *v = getenv("TERN_NATS_SERVER");
+    return v && *v ? v : "nats-server";
+}
+
+static int free_port(void)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+    socklen_t l = sizeof a;
+    if (fd < 0 || bind(fd, (struct sockaddr *)&a, sizeof a) != 0 ||
+        getsockname(fd, (struct sockaddr *)&a, &l) != 0) {
+        if (fd >= 0)
+            close(fd);
+        return -1;
+    }
+    close(fd);
+    return ntohs(a.sin_port);
+}
+
+/* Run argv with output into out_path; wait when `wait` (returns the exit
+ * code), else return the pid. */
+static int run(char *const argv[], const char *out_path, bool wait)
+{
+    pid_t pid = fork();
+    if (pid == 0) {
+        int fd = open(out_path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+        if (fd >= 0) {
+            dup2(fd, 1);
+            dup2(fd, 2);
+        }
+        execvp(argv[0], argv);
+        _exit(127);
+    }
+    if (pid < 0 || !wait)
+        return pid;
+    int st;
+    while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
+        ;
+    return WIFEXITED(st) ? WEXITSTATUS(st) : 128;
+}
+
+static void stop(pid_t pid)
+{
+    if (pid <= 0)
+        return;
+    kill(pid, SIGTERM);
+    int st;
+    for (int64_t end = it_now_ms() + 5000; it_now_ms() < end;) {
+        if (waitpid(pid, &st, WNOHANG) == pid)
+            return;
+        it_poll_pause();
+    }
+    kill(pid, SIGKILL);
+    waitpid(pid, &st, 0);
+}
+
+static bool wait_listening(int port, pid_t pid)
+{
+    int st;
+    for (int64_t end = it_now_ms() + 10000; it_now_ms() < end;) {
+        if (it_port_listening(port))
+            return true;
+        if (waitpid(pid, &st, WNOHANG) == pid)
+            return false;
+        it_poll_pause();
+    }
+    return false;
+}
+
+static void write_file(const char *path, const char *text)
+{
+    FILE *f = fopen(path, "w");
+    if (f) {
+        fputs(text, f);
+        fclose(f);
+    }
+}
+
+static natsConnection *connect_as(int port, const char *user, const char *pass, natsStatus *st)
+{
+    natsOptions *o = NULL;
+    natsConnection *nc = NULL;
+    char url[64];
+    snprintf(url, sizeof url, "nats://127.0.0.1:%d", port);
+    *st = natsOptions_Create(&o);
+    if (*st == NATS_OK)
+        *st = natsOptions_SetURL(o, url);
+    if (*st == NATS_OK && user)
+        *st = natsOptions_SetUserInfo(o, user, pass);
+    if (*st == NATS_OK)
+        *st = natsOptions_SetAllowReconnect(o, false);
+    if (*st == NATS_OK)
+        *st = natsOptions_SetTimeout(o, 5000);
+    if (*st == NATS_OK)
+        *st = natsConnection_Connect(&nc, o);
+    natsOptions_Destroy(o);
+    return nc;
+}
+
+/* What a client sees of one server started from conf: returns a summary. */
+static void observe(const char *server, const char *conf, int port, char *out, size_t outlen)
+{
+    char log[256];
+    snprintf(log, sizeof log, "%s/%s.out", dir, strstr(server, "nats-server") ? "nats" : "tern");
+    char *argv[] = { (char *)server, "-c", (char *)conf, NULL };
+    pid_t pid = run(argv, log, false);
+    out[0] = '\0';
+    if (!IT_CHECK(wait_listening(port, pid), "%s -c %s listens on %d", server, conf, port)) {
+        stop(pid);
+        return;
+    }
+    natsStatus st;
+    size_t o = 0;
+    natsConnection *nc = connect_as(port, "app", "app-pw", &st);
+    o += (size_t)snprintf(out + o, outlen - o, "app:%s;", natsStatus_GetText(st));
+    if (nc) {
+        o += (size_t)snprintf(out + o, outlen - o, "max_payload:%lld;",
+                              (long long)natsConnection_GetMaxPayload(nc));
+        natsSubscription *sub = NULL;
+        natsMsg *m = NULL;
+        st = natsConnection_SubscribeSync(&sub, nc, "conf.x");
+        if (st == NATS_OK)
+            st = natsConnection_PublishString(nc, "conf.x", "hi");
+        if (st == NATS_OK)
+            st = natsSubscription_NextMsg(&m, sub, 5000);
+        o += (size_t)snprintf(out + o, outlen - o, "pubsub:%s;", natsStatus_GetText(st));
+        natsMsg_Destroy(m);
+        natsSubscription_Destroy(sub);
+        natsConnection_Destroy(nc);
+    }
+    nc = connect_as(port, "app", "wrong", &st);
+    o += (size_t)snprintf(out + o, outlen - o, "wrong:%s;", natsStatus_GetText(st));
+    natsConnection_Destroy(nc);
+    /* no credentials: no_auth_user "guest" */
+    nc = connect_as(port, NULL, NULL, &st);
+    o += (size_t)snprintf(out + o, outlen - o, "anonymous:%s;", natsStatus_GetText(st));
+    natsConnection_Destroy(nc);
+    stop(pid);
+}
+
+static void test_same_behaviour(void)
+{
+    int port = free_port();
+    char conf[256], text[1024];
+    snprintf(conf, sizeof conf, "%s/server.conf", dir);
+    snprintf(text, sizeof text,
+             "# nats-server syntax: variables, sizes, blocks, comments\n"
+             "PORT = %d\n"
+             "host: 127.0.0.1\n"
+             "port: $PORT\n"
+             "server_name: \"migrated\"\n"
+             "max_payload: 64KB\n"
+             "ping_interval: \"30s\"\n"
+             "authorization {\n"
+             "  users = [\n"
+             "    {user: app, password: \"app-pw\"}\n"
+             "    {user: guest, password: \"\"}\n"
+             "  ]\n"
+             "  timeout: 2\n"
+             "}\n"
+             "no_auth_user: guest\n",
+             port);
+    write_file(conf, text);
+    char tern[512], nats[512];
+    observe(terND(), conf, port, tern, sizeof tern);
+    printf("ternd:       %s\n", tern);
+    IT_CHECK(strstr(tern, "app:OK;max_payload:65536;pubsub:OK;") != NULL, "ternd honours the file: %s", tern);
+    IT_CHECK(strstr(tern, "wrong:Authentication Violation;") != NULL, "wrong password refused: %s", tern);
+    IT_CHECK(strstr(tern, "anonymous:OK;") != NULL, "no_auth_user lets anonymous in: %s", tern);
+    /* the reference, on the same port, from the same file */
+    observe(nats_server(), conf, port, nats, sizeof nats);
+    printf("nats-server: %s\n", nats);
+    IT_CHECK(strcmp(tern, nats) == 0, "same client-visible behaviour:\n  ternd       %s\n  nats-server %s",
+             tern, nats);
+}
+
+/* -t: accepted and refused alike. */
+static int check_exit(const char *server, const char *conf, const char *extra)
+{
+    char out[256];
+    snprintf(out, sizeof out, "%s/check.out", dir);
+    char *argv[] = { (char *)server, "-t", "-c", (char *)conf, (char *)extra, NULL };
+    return run(argv, out, true);
+}
+
+static void test_check_like_nats_server(void)
+{
+    char src[1024], corpus[1100];
+    snprintf(src, sizeof src, "%s", __FILE__);
+    snprintf(corpus, sizeof corpus, "%s/../unit/data/nats", dirname(src));
+    DIR *d = opendir(corpus);
+    if (!IT_CHECK(d != NULL, "corpus %s", corpus))
+        return;
+    int n = 0;
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL) {
+        size_t l = strlen(e->d_name);
+        if (l < 6 || strcmp(e->d_name + l - 5, ".conf"))
+            continue;
+        char path[2048];
+        snprintf(path, sizeof path, "%s/%s", corpus, e->d_name);
+        int t = check_exit(terND(), path, NULL), ns = check_exit(nats_server(), path, NULL);
+        IT_CHECK((t == 0) == (ns == 0), "%s: ternd -t exits %d, nats-server -t %d", e->d_name, t, ns);
+        n++;
+    }
+    closedir(d);
+    IT_CHECK(n >= 15, "%d corpus files", n);
+
+    /* bad files are refused by both */
+    static const char *const bad[] = {
+        "port: 4222\nprot: 1\n",
+        "port: \"4222\"\n",
+        "lame_duck_duration: 40\n",
+        "a: [1, 2\n",
+        "authorization { user: a, password: b, token: c }\n",
+        "port: $NOT_DEFINED_ANYWHERE_X\n",
+        "include nothere.conf\n",
+    };
+    char path[256];
+    snprintf(path, sizeof path, "%s/bad.conf", dir);
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        write_file(path, bad[i]);
+        int t = check_exit(terND(), path, NULL), ns = check_exit(nats_server(), path, NULL);
+        IT_CHECK(t != 0 && ns != 0, "refused by both (ternd %d, nats-server %d): %s", t, ns, bad[i]);
+    }
+}
+
+static void test_ignore_unsupported(void)
+{
+    int port = free_port();
+    char conf[256], text[256], out[256];
+    snprintf(conf, sizeof conf, "%s/js.conf", dir);
+    snprintf(text, sizeof text, "port: %d\nhost: 127.0.0.1\njetstream {\n  store_dir: /tmp/nowhere\n}\n", port);
+    write_file(conf, text);
+    IT_CHECK(check_exit(terND(), conf, NULL) == 1, "jetstream refused by default");
+    snprintf(out, sizeof out, "%s/check.out", dir);
+    char *msg = it_read_file(out, NULL);
+    char want[512];
+    snprintf(want, sizeof want, "%s:3:1: 'jetstream' is not supported: JetStream is not supported by Tern", conf);
+    IT_CHECK(msg && strstr(msg, want), "message names the key and place: %s", msg ? msg : "");
+    free(msg);
+
+    char log[256];
+    snprintf(log, sizeof log, "%s/ignore.out", dir);
+    char *argv[] = { (char *)terND(), "--ignore-unsupported", "-c", conf, NULL };
+    pid_t pid = run(argv, log, false);
+    if (IT_CHECK(wait_listening(port, pid), "starts with --ignore-unsupported")) {
+        natsStatus st;
+        natsConnection *nc = connect_as(port, NULL, NULL, &st);
+        IT_CHECK(nc != NULL, "client connects: %s", natsStatus_GetText(st));
+        natsConnection_Destroy(nc);
+    }
+    stop(pid);
+    msg = it_read_file(log, NULL);
+    IT_CHECK(msg && strstr(msg, "[WRN]") && strstr(msg, "'jetstream' is not supported") &&
+                 strstr(msg, "(ignored: --ignore-unsupported)"),
+             "warning logged: %s", msg ? msg : "");
+    free(msg);
+}
+
+int main(void)
+{
+    signal(SIGPIPE, SIG_IGN);
+    snprintf(dir, sizeof dir, "/tmp/tern-it-natsconf-XXXXXX");
+    if (!IT_CHECK(mkdtemp(dir) != NULL, "temp dir"))
+        return it_summary();
+    test_same_behaviour();
+    test_check_like_nats_server();
+    test_ignore_unsupported();
+    char cmd[256];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    if (!getenv("TERN_TEST_KEEP") && system(cmd) != 0)
+        printf("could not remove %s\n", dir);
+    nats_Close();
+    return it_summary();
+}
