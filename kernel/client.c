@@ -146,6 +146,9 @@ void tern_client_flush(tern_client *c)
     }
     c->writing = true;
     blocked_add(c);
+    /* libuv registers the write interest on the owner's next iteration. */
+    if (tern_worker_current() != c->w)
+        c->w->needs_wake = true;
     atomic_store_explicit(&c->local_pending, pending_bytes(c), memory_order_relaxed);
 }
 
@@ -263,6 +266,8 @@ void tern_client_close(tern_client *c, tern_close_reason reason)
         return;
     c->flags |= TERN_CF_CLOSING;
     c->close_reason = reason;
+    if (tern_worker_current() != c->w) /* a visiting worker (worker.h) */
+        c->w->needs_wake = true;
     uv_timer_stop(&c->ping_timer);
     auth_release(c);
     uv_read_stop((uv_stream_t *)&c->tcp);

@@ -1,4 +1,5 @@
 /* ternd: parse flags, build the configuration, run the server. */
+#include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,6 +11,12 @@
 
 int main(int argc, char **argv)
 {
+    /* Outbound buffers and cross-worker batches of large messages come and
+     * go by the megabyte: keep them in the heap instead of paying an mmap,
+     * page faults and munmap for each (glibc's default threshold adapts
+     * only up to 32 MiB and trims eagerly). */
+    mallopt(M_MMAP_THRESHOLD, 64 * 1024 * 1024);
+    mallopt(M_TRIM_THRESHOLD, 256 * 1024 * 1024);
     char err[TERN_CONF_ERR_MAX];
     tern_cli cli = {0};
     if (tern_cli_parse(argc, argv, &cli, err, sizeof err) != 0) {

@@ -1,5 +1,6 @@
 #include "worker.h"
 
+#include <poll.h>
 #include <stdlib.h>
 
 #include "account.h"
@@ -71,6 +72,38 @@ static void drain_inbox(tern_worker *w)
     }
 }
 
+static void flush_marked(tern_worker *w)
+{
+    while (w->flush_head) {
+        tern_client *c = w->flush_head;
+        w->flush_head = c->flush_next;
+        c->flush_next = NULL;
+        c->in_flush = false;
+        tern_client_flush(c);
+    }
+}
+
+/* With `to` idle and its run lock held: apply what is queued for it
+ * (earlier batches first, so every producer's order holds), then this
+ * batch, and write the touched connections out. */
+static void apply_directly(tern_worker *to, tern_buf *q)
+{
+    pthread_mutex_lock(&to->inbox_mu);
+    tern_batch *batches = to->batches;
+    to->batches = to->batches_tail = NULL;
+    pthread_mutex_unlock(&to->inbox_mu);
+    while (batches) {
+        tern_batch *b = batches;
+        batches = b->next;
+        tern_client_deliver_batch(to, b->buf.data, b->buf.len);
+        tern_buf_free(&b->buf);
+        free(b);
+    }
+    tern_client_deliver_batch(to, q->data, q->len);
+    q->len = 0;
+    flush_marked(to);
+}
+
 /* Hand this iteration's framed deliveries to their workers. */
 static void hand_over(tern_worker *w)
 {
@@ -79,11 +112,27 @@ static void hand_over(tern_worker *w)
         tern_buf *q = &w->outq[i];
         if (q->len == 0)
             continue;
+        tern_worker *to = &s->workers[i];
+        if (pthread_mutex_trylock(&to->run_mu) == 0) {
+            if (to->stopping) { /* its loop is ending: leave it to free */
+                pthread_mutex_unlock(&to->run_mu);
+                goto queue;
+            }
+            apply_directly(to, q);
+            bool wake = to->needs_wake;
+            to->needs_wake = false;
+            pthread_mutex_unlock(&to->run_mu);
+            if (wake) /* closes were started: its loop must run them */
+                uv_async_send(&to->wake);
+            tern_buf_reset(q, 1 << 20);
+            continue;
+        }
+    queue:;
         tern_batch *b = tern_xmalloc(sizeof *b);
         b->next = NULL;
         b->buf = *q;
         *q = (tern_buf){0};
-        push_batch(&s->workers[i], b);
+        push_batch(to, b);
     }
 }
 
@@ -151,14 +200,7 @@ static void on_check(uv_check_t *h)
     uint64_t safe = tern_epoch_safe(&s->epoch, w->id);
     drain_inbox(w);
     hand_over(w);
-    /* One write per marked connection per batch. */
-    while (w->flush_head) {
-        tern_client *c = w->flush_head;
-        w->flush_head = c->flush_next;
-        c->flush_next = NULL;
-        c->in_flush = false;
-        tern_client_flush(c);
-    }
+    flush_marked(w); /* one write per marked connection per batch */
     tern_sublist_cache_quiesce(tern_account_cache(s->gacc, w->id));
     tern_epoch_quiesce(&s->epoch, w->id);
     reclaim(w, safe);
@@ -182,11 +224,24 @@ static void on_deadline_timer(uv_timer_t *t)
     }
 }
 
+/* The loop, run one iteration at a time under run_mu, waiting for events
+ * outside it (libuv's embedding interface: the backend fd and timeout). */
 static void thread_main(void *arg)
 {
     tern_worker *w = arg;
     current_worker = w;
-    uv_run(&w->loop, UV_RUN_DEFAULT);
+    int epfd = uv_backend_fd(&w->loop);
+    for (;;) {
+        pthread_mutex_lock(&w->run_mu);
+        uv_run(&w->loop, UV_RUN_NOWAIT);
+        bool alive = uv_loop_alive(&w->loop);
+        int timeout = uv_backend_timeout(&w->loop);
+        pthread_mutex_unlock(&w->run_mu);
+        if (!alive)
+            break;
+        struct pollfd pfd = {.fd = epfd, .events = POLLIN};
+        poll(&pfd, 1, timeout);
+    }
     current_worker = NULL;
 }
 
@@ -197,6 +252,7 @@ int tern_worker_init(tern_worker *w, tern_server *srv, int id)
     if (uv_loop_init(&w->loop) != 0)
         return -1;
     pthread_mutex_init(&w->inbox_mu, NULL);
+    pthread_mutex_init(&w->run_mu, NULL);
     w->rbuf_size = WORKER_RBUF_SIZE;
     w->rbuf = tern_xmalloc(w->rbuf_size);
     w->outq = tern_xcalloc((size_t)srv->nworkers, sizeof *w->outq);
@@ -277,6 +333,7 @@ void tern_worker_free(tern_worker *w)
     free(w->outq);
     free(w->rbuf);
     pthread_mutex_destroy(&w->inbox_mu);
+    pthread_mutex_destroy(&w->run_mu);
 }
 
 void tern_worker_mark_flush(tern_worker *w, tern_client *c)

@@ -6,10 +6,16 @@
  * connections are appended directly, deliveries to another worker's
  * connections are framed into a batch for that worker. Then the check
  * phase drains the inbox (other workers' batches and control tasks),
- * hands this iteration's batches over (one lock and one wake-up per
- * target worker, never per message), flushes every marked connection once
- * and passes the worker's quiescent point, where retired subscriptions and
- * connections whose grace period is over are freed (epoch.h). */
+ * hands this iteration's batches over, flushes every marked connection
+ * once and passes the worker's quiescent point, where retired
+ * subscriptions and connections whose grace period is over are freed
+ * (epoch.h).
+ *
+ * Hand-over is one lock per target worker and batch, never per message:
+ * when the target is idle (its run lock is free) the batch is applied to
+ * its connections and written out right away by the producing thread —
+ * as nats-server's readLoop flushes other clients' sockets itself — and
+ * otherwise queued in the target's inbox with a wake-up. */
 #ifndef TERN_WORKER_H
 #define TERN_WORKER_H
 
@@ -68,6 +74,13 @@ struct tern_worker {
     uint64_t     now_ms;         /* loop time at the start of the batch */
     bool         stopping;
     tern_worker_stats stats;
+
+    /* Held by the worker's thread while it runs its loop (not while it
+     * waits for events). Another worker that takes it with trylock may
+     * apply its batch to this worker's connections directly and write
+     * them out: no wake-up hop when this worker is idle. */
+    pthread_mutex_t run_mu;
+    bool         needs_wake;     /* set under run_mu by a visitor */
 
     pthread_mutex_t inbox_mu;    /* guards the two lists below */
     tern_task   *tasks, *tasks_tail;

@@ -5,6 +5,7 @@
  * the same checks against the reference. */
 #include <crypt.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -318,10 +319,10 @@ static void *do_logins(void *arg)
 }
 
 /* Round trips (PUB + PING/PONG) completed by a publisher in ms. */
-static double pub_rate(int fd, it_buf *b, int64_t ms, volatile bool *stop)
+static double pub_rate(int fd, it_buf *b, int64_t ms, atomic_bool *stop)
 {
     int64_t t0 = it_now_ms(), n = 0;
-    while ((stop ? !*stop : true) && it_now_ms() - t0 < ms) {
+    while ((stop ? !atomic_load(stop) : true) && it_now_ms() - t0 < ms) {
         it_buf_reset(b);
         if (it_raw_sends(fd, "PUB rate 1\r\na\r\nPING\r\n") != 0 ||
             it_raw_read_until(fd, b, "PONG\r\n", 10000) != IT_FOUND)
@@ -335,14 +336,14 @@ static double pub_rate(int fd, it_buf *b, int64_t ms, volatile bool *stop)
 typedef struct watch {
     pthread_t th;
     login_run *r;
-    volatile bool done;
+    atomic_bool done;
 } watch;
 
 static void *run_and_flag(void *arg)
 {
     watch *w = arg;
     do_logins(w->r);
-    w->done = true;
+    atomic_store(&w->done, true);
     return NULL;
 }
 
