@@ -14,8 +14,10 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "account.h"
 #include "cidmap.h"
 #include "nkeys.h"
+#include "perms.h"
 #include "xalloc.h"
 
 #define NONCE_RAW_LEN 11
@@ -45,11 +47,16 @@ void tern_auth_unref(tern_auth *a)
         if (a->users[i].password)
             sodium_memzero(a->users[i].password, strlen(a->users[i].password));
         free(a->users[i].password);
+        tern_perms_free(a->users[i].perms);
     }
     free(a->users);
-    for (size_t i = 0; i < a->nnkeys; i++)
+    for (size_t i = 0; i < a->nnkeys; i++) {
         free(a->nkeys[i]);
+        tern_perms_free(a->nkey_users[i].perms);
+    }
     free(a->nkeys);
+    free(a->nkey_users);
+    tern_accounts_conf_unref(a->accounts);
     if (a->token)
         sodium_memzero(a->token, strlen(a->token));
     free(a->token);
@@ -57,18 +64,35 @@ void tern_auth_unref(tern_auth *a)
     free(a);
 }
 
-void tern_auth_add_user(tern_auth *a, const char *name, const char *password)
+void tern_auth_add_account_user(tern_auth *a, const char *name, const char *password, int account,
+                                struct tern_perms *perms)
 {
     a->users = tern_xrealloc(a->users, (a->nusers + 1) * sizeof *a->users);
     a->users[a->nusers].name = tern_xstrdup(name);
     a->users[a->nusers].password = tern_xstrdup(password ? password : "");
+    a->users[a->nusers].account = account;
+    a->users[a->nusers].perms = perms;
     a->nusers++;
+}
+
+void tern_auth_add_user(tern_auth *a, const char *name, const char *password)
+{
+    tern_auth_add_account_user(a, name, password, 0, NULL);
+}
+
+void tern_auth_add_account_nkey(tern_auth *a, const char *nkey, int account,
+                                struct tern_perms *perms)
+{
+    a->nkeys = tern_xrealloc(a->nkeys, (a->nnkeys + 1) * sizeof *a->nkeys);
+    a->nkey_users = tern_xrealloc(a->nkey_users, (a->nnkeys + 1) * sizeof *a->nkey_users);
+    a->nkeys[a->nnkeys] = tern_xstrdup(nkey);
+    a->nkey_users[a->nnkeys] = (tern_auth_user){a->nkeys[a->nnkeys], NULL, account, perms};
+    a->nnkeys++;
 }
 
 void tern_auth_add_nkey(tern_auth *a, const char *nkey)
 {
-    a->nkeys = tern_xrealloc(a->nkeys, (a->nnkeys + 1) * sizeof *a->nkeys);
-    a->nkeys[a->nnkeys++] = tern_xstrdup(nkey);
+    tern_auth_add_account_nkey(a, nkey, 0, NULL);
 }
 
 static const tern_auth_user *find_user(const tern_auth *a, const char *name)
@@ -82,6 +106,21 @@ static const tern_auth_user *find_user(const tern_auth *a, const char *name)
 bool tern_auth_has_user(const tern_auth *a, const char *name)
 {
     return find_user(a, name) != NULL;
+}
+
+const tern_auth_user *tern_auth_find(const tern_auth *a, const char *name)
+{
+    if (!a)
+        return NULL;
+    for (size_t i = 0; i < a->nnkeys; i++)
+        if (!strcmp(a->nkeys[i], name))
+            return &a->nkey_users[i];
+    return find_user(a, name);
+}
+
+bool tern_auth_has_name(const tern_auth *a, const char *name)
+{
+    return tern_auth_find(a, name) != NULL;
 }
 
 bool tern_auth_required(const tern_auth *a)
@@ -207,11 +246,15 @@ static bool decode_sig(const char *text, unsigned char *out, size_t cap, size_t 
     return false;
 }
 
-static tern_auth_result check_nkey(const tern_auth *a, const tern_auth_creds *c, const char *nonce)
+static tern_auth_result check_nkey(const tern_auth *a, const tern_auth_creds *c, const char *nonce,
+                                   const tern_auth_user **user)
 {
     bool known = false;
-    for (size_t i = 0; i < a->nnkeys && !known; i++)
+    for (size_t i = 0; i < a->nnkeys && !known; i++) {
         known = !strcmp(a->nkeys[i], c->nkey);
+        if (known)
+            *user = &a->nkey_users[i];
+    }
     if (!known || empty(c->sig) || !nonce)
         return TERN_AUTH_DENIED;
     unsigned char sig[2 * TERN_NKEY_SIG_LEN];
@@ -225,12 +268,20 @@ static tern_auth_result check_nkey(const tern_auth *a, const tern_auth_creds *c,
 tern_auth_result tern_auth_check(const tern_auth *a, tern_auth_creds *creds, const char *nonce,
                                  tern_auth_slow *slow)
 {
+    const tern_auth_user *user;
+    return tern_auth_decide(a, creds, nonce, slow, &user);
+}
+
+tern_auth_result tern_auth_decide(const tern_auth *a, tern_auth_creds *creds, const char *nonce,
+                                  tern_auth_slow *slow, const tern_auth_user **matched)
+{
     slow->hash = slow->secret = NULL;
+    *matched = NULL;
     if (!tern_auth_required(a))
         return TERN_AUTH_OK;
     const tern_auth_user *user = NULL;
     if (a->nnkeys && !empty(creds->nkey))
-        return check_nkey(a, creds, nonce);
+        return check_nkey(a, creds, nonce, matched);
     if (a->nusers) {
         if (a->no_auth_user && empty(creds->user) && empty(creds->pass) && empty(creds->token)) {
             /* As nats-server: the no-auth user's own password is then
@@ -247,8 +298,10 @@ tern_auth_result tern_auth_check(const tern_auth *a, tern_auth_creds *creds, con
                 return TERN_AUTH_DENIED;
         }
     }
-    if (user)
+    if (user) {
+        *matched = user;
         return compare(user->password, creds->pass, slow);
+    }
     if (a->token)
         return compare(a->token, creds->token, slow);
     return TERN_AUTH_DENIED;

@@ -22,8 +22,10 @@
 #define TERN_AUTH_NONCE_LEN 15 /* 11 random bytes in base64url, no padding */
 
 typedef struct tern_auth_user {
-    char *name;
+    char *name;                /* the nkey for nkey users */
     char *password;            /* plain text or a bcrypt hash */
+    int   account;             /* index in accounts (account.h); 0: "$G" */
+    struct tern_perms *perms;  /* owned; NULL: everything allowed */
 } tern_auth_user;
 
 typedef struct tern_auth {
@@ -32,6 +34,10 @@ typedef struct tern_auth {
     size_t          nusers;
     char          **nkeys;     /* public user keys ("U…") */
     size_t          nnkeys;
+    tern_auth_user *nkey_users; /* parallel to nkeys: account, permissions */
+    /* The accounts the users belong to (account.h); NULL: only "$G" and
+     * the default system account. Owned (one reference). */
+    struct tern_accounts_conf *accounts;
     char           *token;     /* plain text or a bcrypt hash; NULL: none */
     char           *no_auth_user; /* names one of users; NULL: none */
 } tern_auth;
@@ -42,6 +48,16 @@ void tern_auth_unref(tern_auth *a);           /* NULL is fine */
 /* Builders used by the configuration (the strings are copied). */
 void tern_auth_add_user(tern_auth *a, const char *name, const char *password);
 void tern_auth_add_nkey(tern_auth *a, const char *nkey);
+/* The same for a user of account index `account`, with permissions (taken
+ * over; NULL: none). */
+void tern_auth_add_account_user(tern_auth *a, const char *name, const char *password, int account,
+                                struct tern_perms *perms);
+void tern_auth_add_account_nkey(tern_auth *a, const char *nkey, int account,
+                                struct tern_perms *perms);
+/* Whether a user or nkey of that name exists in any account. */
+bool tern_auth_has_name(const tern_auth *a, const char *name);
+/* The user or nkey user of that name, or NULL (a NULL: none). */
+const tern_auth_user *tern_auth_find(const tern_auth *a, const char *name);
 bool tern_auth_has_user(const tern_auth *a, const char *name);
 
 /* Whether clients must authenticate (a CONNECT first, the auth timer). */
@@ -84,6 +100,12 @@ typedef struct tern_auth_slow {
  * into creds. */
 tern_auth_result tern_auth_check(const tern_auth *a, tern_auth_creds *creds, const char *nonce,
                                  tern_auth_slow *slow);
+/* The same, and the user it decided for (*user; NULL when the token or
+ * no authentication let the client in: account "$G", no permissions).
+ * *user stays valid as long as a. With TERN_AUTH_SLOW *user is the user
+ * the bcrypt comparison is for. */
+tern_auth_result tern_auth_decide(const tern_auth *a, tern_auth_creds *creds, const char *nonce,
+                                  tern_auth_slow *slow, const tern_auth_user **user);
 
 /* nats-server's test for a bcrypt hash: "$2a$", "$2b$", "$2x$" or "$2y$",
  * two digits, "$". */

@@ -9,11 +9,16 @@
 #include <jansson.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "account.h"
 #include "auth.h"
+#include "docs.h"
+#include "imports.h"
 #include "log.h"
+#include "perms.h"
+#include "route.h"
 #include "server.h"
 #include "tls.h"
 #include "worker.h"
@@ -122,7 +127,6 @@ void tern_client_flush(tern_client *c)
     uv_buf_t b = uv_buf_init(c->out.data, (unsigned)c->out.len);
     int n = uv_try_write((uv_stream_t *)&c->tcp, &b, 1);
     if (n == (int)c->out.len) {
-        c->out_bytes += (uint64_t)n;
         tern_buf_reset(&c->out, OUT_KEEP_BYTES);
         atomic_store_explicit(&c->local_pending, 0, memory_order_relaxed);
         return;
@@ -159,7 +163,6 @@ static void on_write(uv_write_t *req, int status)
     tern_client *c = req->data;
     c->writing = false;
     blocked_remove(c);
-    c->out_bytes += c->wbuf.len - c->woff;
     tern_buf_reset(&c->wbuf, OUT_KEEP_BYTES);
     c->woff = 0;
     if (has(c, TERN_CF_CLOSING)) {
@@ -205,6 +208,8 @@ const char *tern_close_reason_str(tern_close_reason r)
 static void client_free_retired(tern_retired *r)
 {
     tern_client *c = (tern_client *)((char *)r - offsetof(tern_client, retired));
+    tern_client_perms_free(c->perms);  /* other workers read it until now */
+    tern_auth_unref(c->auth_conf);
     free(c);
 }
 
@@ -225,6 +230,9 @@ static void on_handle_closed(uv_handle_t *h)
     tern_tls_conn_free(c->tls);
     tern_buf_free(&c->out);
     tern_buf_free(&c->wbuf);
+    free(c->name);
+    free(c->lang);
+    free(c->version);
     c->retired.free_fn = client_free_retired;
     tern_worker_retire(w, &c->retired);
     tern_server_client_gone(w->srv);
@@ -251,6 +259,7 @@ static void remove_all_subs(tern_client *c)
         if (!s)
             continue;
         tern_sublist_remove(c->acc->sl, &s->s);
+        tern_imports_sub_removed(c, s);
         s->removed = true;
         s->retired.free_fn = csub_free_retired;
         tern_worker_retire(c->w, &s->retired);
@@ -266,10 +275,15 @@ void tern_client_close(tern_client *c, tern_close_reason reason)
         return;
     c->flags |= TERN_CF_CLOSING;
     c->close_reason = reason;
+    tern_docs_closed_add(c); /* connz?state=closed, before the subs go */
     if (tern_worker_current() != c->w) /* a visiting worker (worker.h) */
         c->w->needs_wake = true;
     uv_timer_stop(&c->ping_timer);
     auth_release(c);
+    if (c->acc_counted) {
+        atomic_fetch_sub_explicit(&c->acc->nconns, 1, memory_order_relaxed);
+        c->acc_counted = false;
+    }
     uv_read_stop((uv_stream_t *)&c->tcp);
     remove_all_subs(c);
     tern_debugf("%s:%d - cid:%llu - Client connection closed: %s", c->ip, c->port,
@@ -308,222 +322,23 @@ static void unsubscribe(tern_client *c, tern_csub *s)
     s->removed = true;
     tern_sidmap_del(&c->subs, s->sid, s->sid_len);
     tern_sublist_remove(c->acc->sl, &s->s);
+    tern_imports_sub_removed(c, s);
     s->retired.free_fn = csub_free_retired;
     tern_worker_retire(c->w, &s->retired);
 }
 
-/* ---- delivery ------------------------------------------------------- */
+/* ---- delivery (route.c frames; the owner's bookkeeping is here) ------ */
 
-static inline void append_num(tern_buf *b, size_t v)
-{
-    char tmp[24];
-    size_t i = sizeof tmp;
-    do {
-        tmp[--i] = (char)('0' + v % 10);
-        v /= 10;
-    } while (v);
-    memcpy(b->data + b->len, tmp + i, sizeof tmp - i);
-    b->len += sizeof tmp - i;
-}
-
-/* Frame one message for subscription s. A message with headers goes out
- * as HMSG to clients that negotiated headers and as MSG without the
- * header block to the others. */
-/* Append one MSG/HMSG frame for subscription s to b. A message with
- * headers goes out as HMSG to clients that negotiated headers and as MSG
- * without the header block to the others. Sizes go out as the publisher
- * wrote them, as nats-server does. Returns the payload bytes framed. */
-static size_t frame_msg(tern_buf *b, const tern_csub *s, const tern_pub_args *m, bool headers)
-{
-    bool hmsg = m->hdr_len > 0 && headers;
-    const char *data = m->data;
-    size_t size = m->size;
-    if (m->hdr_len > 0 && !hmsg) {
-        data += m->hdr_len;
-        size -= m->hdr_len;
-    }
-    tern_buf_reserve(b, 5 + m->subject_len + 1 + s->sid_len + 1 + m->reply_len + 1 +
-                            m->hdr_text_len + m->size_text_len + 24 + size + 2);
-    char *o = b->data + b->len;
-    if (hmsg) {
-        memcpy(o, "HMSG ", 5);
-        o += 5;
-    } else {
-        memcpy(o, "MSG ", 4);
-        o += 4;
-    }
-    memcpy(o, m->subject, m->subject_len);
-    o += m->subject_len;
-    *o++ = ' ';
-    memcpy(o, s->sid, s->sid_len);
-    o += s->sid_len;
-    *o++ = ' ';
-    if (m->reply) {
-        memcpy(o, m->reply, m->reply_len);
-        o += m->reply_len;
-        *o++ = ' ';
-    }
-    if (hmsg) {
-        memcpy(o, m->hdr_text, m->hdr_text_len);
-        o += m->hdr_text_len;
-        *o++ = ' ';
-    }
-    b->len = (size_t)(o - b->data);
-    if (m->hdr_len > 0 && !hmsg) {
-        append_num(b, size);
-        o = b->data + b->len;
-    } else {
-        memcpy(o, m->size_text, m->size_text_len);
-        o += m->size_text_len;
-    }
-    memcpy(o, "\r\n", 2);
-    o += 2;
-    memcpy(o, data, size);
-    o += size;
-    memcpy(o, "\r\n", 2);
-    o += 2;
-    b->len = (size_t)(o - b->data);
-    return size;
-}
-
-/* Bookkeeping after a frame landed in c's outbound buffer (owner side). */
-static void delivered_to(tern_client *c, tern_csub *s, size_t size)
+void tern_client_delivered(tern_client *c, tern_csub *s, size_t size)
 {
     c->out_msgs++;
+    c->out_bytes += size; /* payload bytes, as nats-server's outBytes */
     stat_add(&c->w->stats.out_msgs, 1);
     stat_add(&c->w->stats.out_bytes, size);
     tern_worker_mark_flush(c->w, c);
     if (++s->delivered == s->max)
         unsubscribe(c, s);
     check_pending(c);
-}
-
-/* A record in a cross-worker batch: the frame follows it. */
-typedef struct remote_rec {
-    tern_client *c;
-    tern_csub   *s;
-    uint32_t     len;      /* frame bytes */
-    uint32_t     slow;     /* 1: close c as a slow consumer (no frame) */
-} remote_rec;
-
-/* Frame for a connection on another worker: into this worker's batch for
- * it. The owner applies it (counts, auto-unsubscribe) when it drains the
- * batch; the producer only enforces max_pending, through the atomic
- * counters, by asking the owner to close the connection. */
-static bool deliver_remote(tern_client *pub, tern_csub *s, tern_client *c,
-                           const tern_pub_args *m)
-{
-    if (atomic_load_explicit(&c->slow_posted, memory_order_relaxed))
-        return false;
-    tern_buf *q = &pub->w->outq[c->w->id];
-    size_t at = q->len;
-    tern_buf_reserve(q, sizeof(remote_rec));
-    q->len += sizeof(remote_rec);
-    frame_msg(q, s, m, has(c, TERN_CF_HEADERS));
-    remote_rec r = {c, s, (uint32_t)(q->len - at - sizeof r), 0};
-    memcpy(q->data + at, &r, sizeof r);
-    size_t pending = atomic_fetch_add_explicit(&c->remote_pending, r.len, memory_order_relaxed) +
-                     r.len + atomic_load_explicit(&c->local_pending, memory_order_relaxed);
-    if ((int64_t)pending > c->max_pending &&
-        !atomic_exchange_explicit(&c->slow_posted, true, memory_order_relaxed)) {
-        remote_rec close = {c, NULL, 0, 1};
-        tern_buf_append(q, &close, sizeof close);
-    }
-    return true;
-}
-
-static bool deliver(tern_client *pub, tern_csub *s, const tern_pub_args *m)
-{
-    tern_client *c = s->s.owner;
-    if (c == pub && !has(c, TERN_CF_ECHO))
-        return false;
-    if (c->w != pub->w)
-        return deliver_remote(pub, s, c, m);
-    if (s->removed || has(c, TERN_CF_CLOSING))
-        return false;
-    if (s->max && s->delivered >= s->max)
-        return false;
-    delivered_to(c, s, frame_msg(&c->out, s, m, has(c, TERN_CF_HEADERS)));
-    return true;
-}
-
-void tern_client_deliver_batch(tern_worker *w, const char *data, size_t len)
-{
-    size_t off = 0;
-    while (off + sizeof(remote_rec) <= len) {
-        remote_rec r;
-        memcpy(&r, data + off, sizeof r);
-        off += sizeof r;
-        const char *frame = data + off;
-        off += r.len;
-        tern_client *c = r.c;
-        if (r.slow) {
-            if (!has(c, TERN_CF_CLOSING)) {
-                stat_add(&w->stats.slow_consumers, 1);
-                tern_noticef("%s:%d - cid:%llu - Slow Consumer Detected: MaxPending of %lld Exceeded",
-                             c->ip, c->port, (unsigned long long)c->cid, (long long)c->max_pending);
-                tern_client_close(c, TERN_CLOSE_SLOW_PENDING);
-            }
-            continue;
-        }
-        atomic_fetch_sub_explicit(&c->remote_pending, r.len, memory_order_relaxed);
-        tern_csub *s = r.s;
-        if (has(c, TERN_CF_CLOSING) || s->removed || (s->max && s->delivered >= s->max))
-            continue;
-        tern_buf_append(&c->out, frame, r.len);
-        delivered_to(c, s, r.len);
-    }
-}
-
-/* One member per queue group: a random start, then the first member that
- * takes the message (a closed or echo-suppressed member is skipped). */
-static bool deliver_queue(tern_client *pub, const tern_sublist_qgroup *g, const tern_pub_args *m)
-{
-    if (g->n == 0)
-        return false;
-    size_t start = g->n > 1 ? tern_sublist_rand((uint32_t)g->n) : 0;
-    for (size_t k = 0; k < g->n; k++) {
-        tern_csub *s = (tern_csub *)g->subs[(start + k) % g->n];
-        if (deliver(pub, s, m))
-            return true;
-    }
-    return false;
-}
-
-/* No responders (client-protocol.md §9): a request delivered to nobody
- * gets a 503 status on the requester's own subscription to the reply. */
-static void send_no_responders(tern_client *c, const tern_pub_args *m)
-{
-    tern_worker *w = c->w;
-    const tern_sublist_result *r =
-        tern_sublist_match(c->acc->sl, tern_account_cache(c->acc, w->id), m->reply, m->reply_len);
-    for (size_t i = 0; i < r->npsubs; i++) {
-        tern_csub *s = (tern_csub *)r->psubs[i];
-        if (s->s.owner != c || s->removed)
-            continue;
-        tern_buf *b = &c->out;
-        tern_buf_append(b, "HMSG ", 5);
-        tern_buf_append(b, m->reply, m->reply_len);
-        tern_buf_append(b, " ", 1);
-        tern_buf_append(b, s->sid, s->sid_len);
-        tern_buf_append_str(b, " 16 16\r\nNATS/1.0 503\r\n\r\n\r\n");
-        tern_worker_mark_flush(w, c);
-        return;
-    }
-}
-
-static void route_message(tern_client *c, const tern_pub_args *m)
-{
-    tern_worker *w = c->w;
-    const tern_sublist_result *r =
-        tern_sublist_match(c->acc->sl, tern_account_cache(c->acc, w->id), m->subject, m->subject_len);
-    bool delivered = false;
-    for (size_t i = 0; i < r->npsubs; i++)
-        delivered |= deliver(c, (tern_csub *)r->psubs[i], m);
-    for (size_t i = 0; i < r->nqgroups; i++)
-        delivered |= deliver_queue(c, &r->qgroups[i], m);
-    if (!delivered && m->reply && has(c, TERN_CF_NO_RESPONDERS))
-        send_no_responders(c, m);
 }
 
 /* ---- protocol handlers ---------------------------------------------- */
@@ -577,6 +392,23 @@ static void send_perm_err(tern_client *c, const char *what, const char *s, size_
     tern_buf_free(&msg);
 }
 
+static void send_sub_perm_err(tern_client *c, const char *subj, size_t subj_len, const char *queue,
+                              size_t queue_len, const char *sid, size_t sid_len)
+{
+    tern_buf msg = {0};
+    tern_buf_append_str(&msg, "Permissions Violation for Subscription to ");
+    quote_go(&msg, subj, subj_len);
+    if (queue) {
+        tern_buf_append_str(&msg, " using queue ");
+        quote_go(&msg, queue, queue_len);
+    }
+    tern_buf_append(&msg, "", 1);
+    tern_errorf("%s:%d - cid:%llu - Subscription Violation - Subject \"%.*s\", SID %.*s", c->ip,
+                c->port, (unsigned long long)c->cid, (int)subj_len, subj, (int)sid_len, sid);
+    tern_client_send_err(c, msg.data);
+    tern_buf_free(&msg);
+}
+
 static int on_pub(void *ud, const tern_pub_args *m)
 {
     tern_client *c = ud;
@@ -597,6 +429,14 @@ static int on_pub(void *ud, const tern_pub_args *m)
         send_perm_err(c, "Permissions Violation for Publish to ", m->subject, m->subject_len);
         return TERN_PARSE_OK;
     }
+    /* Permissions (perms.h) come before the reserved replies, as in
+     * nats-server's processInboundClientMsg. */
+    if (c->perms && !tern_client_perms_pub(c->perms, m->subject, m->subject_len, w->now_ms)) {
+        tern_errorf("%s:%d - cid:%llu - Publish Violation - Subject \"%.*s\"", c->ip, c->port,
+                    (unsigned long long)c->cid, (int)m->subject_len, m->subject);
+        send_perm_err(c, "Permissions Violation for Publish to ", m->subject, m->subject_len);
+        return TERN_PARSE_OK;
+    }
     if (m->reply && (has_prefix(m->reply, m->reply_len, "_R_.") ||
                      has_prefix(m->reply, m->reply_len, "$JS.ACK.") ||
                      has_prefix(m->reply, m->reply_len, "_GR_."))) {
@@ -604,7 +444,7 @@ static int on_pub(void *ud, const tern_pub_args *m)
         return TERN_PARSE_OK;
     }
     send_ok(c);
-    route_message(c, m);
+    tern_route_publish(w, c->acc, c, m);
     return has(c, TERN_CF_CLOSING) ? TERN_PARSE_CLOSED : TERN_PARSE_OK;
 }
 
@@ -615,6 +455,17 @@ static int on_sub(void *ud, const char *subj, size_t subj_len, const char *queue
     trace_in(c, "SUB %.*s%s%.*s %.*s", (int)subj_len, subj, queue ? " " : "", (int)queue_len,
              queue ? queue : "", (int)sid_len, sid);
     c->last_activity_ms = c->w->now_ms;
+    /* nats-server's order: permissions, the account's subscription
+     * limit, then the subject's validity. */
+    if (c->perms && !tern_perms_sub_allowed(tern_client_perms_of(c->perms), subj, subj_len, queue,
+                                            queue_len)) {
+        send_sub_perm_err(c, subj, subj_len, queue, queue_len, sid, sid_len);
+        return TERN_PARSE_OK;
+    }
+    if (c->acc->max_subscriptions >= 0 && (int64_t)c->subs.n >= c->acc->max_subscriptions) {
+        tern_client_send_err(c, "maximum subscriptions exceeded");
+        return TERN_PARSE_OK;
+    }
     /* nats-server checks the subject's tokens only; any queue name goes. */
     if (!tern_subject_valid(subj, subj_len, true)) {
         tern_client_send_err(c, "Invalid Subject");
@@ -641,12 +492,15 @@ static int on_sub(void *ud, const char *subj, size_t subj_len, const char *queue
     s->sid_len = (uint32_t)sid_len;
     s->s.weight = 1;
     s->s.owner = c;
+    s->deny_filter = c->perms &&
+                     tern_perms_sub_needs_filter(tern_client_perms_of(c->perms), subj, subj_len);
     if (tern_sublist_insert(c->acc->sl, &s->s) != 0) {
         free(s);
         tern_client_send_err(c, "Invalid Subject");
         return TERN_PARSE_OK;
     }
     tern_sidmap_put(&c->subs, s->sid, s->sid_len, s);
+    tern_imports_sub_added(c, s);
     send_ok(c);
     return TERN_PARSE_OK;
 }
@@ -686,6 +540,7 @@ static int on_pong(void *ud)
     c->pings_out = 0;
     if (c->rtt_start_ms) {
         c->rtt_ms = (int64_t)(uv_now(&c->w->loop) - c->rtt_start_ms);
+        c->rtt_ns = (int64_t)(uv_hrtime() - c->rtt_sent_ns);
         c->rtt_start_ms = 0;
     }
     return TERN_PARSE_OK;
@@ -730,6 +585,7 @@ typedef struct connect_opts {
     bool verbose, pedantic, echo, headers, no_responders;
     int64_t protocol;
     bool account_set;
+    char *name, *lang, *version;    /* given by this CONNECT (owned) */
 } connect_opts;
 
 static bool json_bool_field(json_t *v, bool *out)
@@ -838,6 +694,14 @@ static int parse_connect(const char *json, size_t len, connect_opts *o, tern_aut
     }
     if (rc == 0 && creds)
         tern_auth_creds_merge(creds, root);
+    json_object_foreach(root, key, v) { /* kept for monitoring (docs.h) */
+        char **dst = !strcasecmp(key, "name") ? &o->name : !strcasecmp(key, "lang") ? &o->lang
+                   : !strcasecmp(key, "version") ? &o->version : NULL;
+        if (rc == 0 && dst && json_is_string(v)) {
+            free(*dst);
+            *dst = tern_xstrdup(json_string_value(v));
+        }
+    }
     json_decref(root);
     return rc;
 }
@@ -888,6 +752,10 @@ typedef struct tern_client_auth {
     tern_buf        stash;
     connect_opts    connect;    /* the CONNECT awaiting its decision */
     bool            pending;
+    tern_auth      *conf;       /* referenced: the decision's configuration */
+    const tern_auth_user *user; /* the decision's user (NULL: token or none) */
+    char           *bound;      /* the name of the user the connection is
+                                   bound to ("" for token or none) */
 } tern_client_auth;
 
 static bool parse_input(tern_client *c, const char *p, size_t n);
@@ -900,6 +768,8 @@ static void auth_state_free(uv_handle_t *h)
     tern_client_auth *a = h->data;
     tern_auth_creds_free(&a->creds);
     tern_buf_free(&a->stash);
+    tern_auth_unref(a->conf);
+    free(a->bound);
     free(a);
 }
 
@@ -945,8 +815,148 @@ static void arm_auth_timer(tern_client *c)
         uv_timer_start(&c->auth->timer, on_auth_timeout, (uint64_t)opts_of(c)->auth_timeout_ms, 0);
 }
 
+static void account_count(tern_client *c, tern_account *acc)
+{
+    if (c->acc_counted)
+        atomic_fetch_sub_explicit(&c->acc->nconns, 1, memory_order_relaxed);
+    c->acc = acc;
+    atomic_fetch_add_explicit(&acc->nconns, 1, memory_order_relaxed);
+    c->acc_counted = true;
+}
+
+/* Bind the connection to the decision's user: its account (and that
+ * account's limits) and its permissions. A later CONNECT may not switch
+ * to another user. Returns false when the client must go (the error is
+ * sent here). */
+static bool bind_user(tern_client *c)
+{
+    tern_client_auth *a = c->auth;
+    tern_server *srv = srv_of(c);
+    const tern_auth_user *u = a->user;
+    if (a->bound) {
+        if (!strcmp(u ? u->name : "", a->bound))
+            return true;
+        tern_client_send_err(c, "Authorization Violation");
+        tern_client_close(c, TERN_CLOSE_AUTH_VIOLATION);
+        return false;
+    }
+    tern_account *acc = srv->gacc;
+    if (u && u->account > 0) {
+        const tern_accounts_conf *conf = a->conf->accounts;
+        acc = conf && (size_t)u->account < conf->n
+                  ? tern_accounts_find(&srv->accounts, conf->accs[u->account].name) : NULL;
+        if (!acc) { /* an account added by a reload: not served until restart */
+            tern_client_send_err(c, "Authorization Violation");
+            tern_client_close(c, TERN_CLOSE_AUTH_VIOLATION);
+            return false;
+        }
+    }
+    a->bound = tern_xstrdup(u ? u->name : "");
+    if (acc != c->acc)
+        account_count(c, acc);
+    if (acc->max_connections >= 0 &&
+        atomic_load_explicit(&acc->nconns, memory_order_relaxed) > acc->max_connections) {
+        tern_errorf("%s:%d - cid:%llu - maximum account active connections exceeded", c->ip,
+                    c->port, (unsigned long long)c->cid);
+        tern_client_send_err(c, "maximum account active connections exceeded");
+        tern_client_close(c, TERN_CLOSE_MAX_CONNECTIONS);
+        return false;
+    }
+    if (acc->max_payload >= 0 && acc->max_payload < c->parser.max_payload)
+        c->parser.max_payload = acc->max_payload;
+    if (u && u->perms) {
+        c->perms = tern_client_perms_new(u->perms);
+        c->auth_conf = tern_auth_ref(a->conf);
+    }
+    return true;
+}
+
+/* ---- reload ------------------------------------------------------------ */
+
+static void reload_close_task(tern_worker *w, void *arg)
+{
+    (void)w;
+    tern_client *c = arg;
+    if (has(c, TERN_CF_CLOSING))
+        return;
+    tern_client_send_err(c, "Authorization Violation");
+    tern_client_close(c, TERN_CLOSE_AUTH_VIOLATION);
+}
+
+static const char *account_name_of(const tern_auth *auth, const tern_auth_user *u)
+{
+    if (!u || !auth->accounts || (size_t)u->account >= auth->accounts->n)
+        return TERN_GLOBAL_ACCOUNT;
+    return auth->accounts->accs[u->account].name;
+}
+
+void tern_client_reload_auth(tern_client *c, tern_auth *auth)
+{
+    tern_client_auth *a = c->auth;
+    if (has(c, TERN_CF_CLOSING))
+        return;
+    if (!a) {         /* accepted without authentication: now required? */
+        if (tern_auth_required(auth))
+            tern_worker_post(c->w, reload_close_task, c);
+        return;
+    }
+    if (!a->bound || a->pending)
+        return;       /* not bound yet: decided with the configuration of its CONNECT */
+    const tern_auth_user *old = a->bound[0] ? tern_auth_find(a->conf, a->bound) : NULL;
+    const tern_auth_user *u = a->bound[0] ? tern_auth_find(auth, a->bound) : NULL;
+    bool ok;
+    if (a->bound[0])
+        ok = old && u && !strcmp(old->password ? old->password : "", u->password ? u->password : "") &&
+             !strcmp(account_name_of(auth, u), c->acc->name);
+    else   /* the token, or no authentication at all */
+        ok = !tern_auth_required(auth) ||
+             (a->conf && a->conf->token && auth->token && !strcmp(a->conf->token, auth->token));
+    if (!ok) {
+        tern_worker_post(c->w, reload_close_task, c);
+        return;
+    }
+    tern_auth_unref(a->conf);
+    a->conf = tern_auth_ref(auth);
+    /* Workers are paused: nobody reads the old permissions now. */
+    tern_client_perms_free(c->perms);
+    tern_auth_unref(c->auth_conf);
+    c->perms = NULL;
+    c->auth_conf = NULL;
+    if (u && u->perms) {
+        c->perms = tern_client_perms_new(u->perms);
+        c->auth_conf = tern_auth_ref(auth);
+    }
+    const tern_perms *p = c->perms ? tern_client_perms_of(c->perms) : NULL;
+    tern_sidmap *m = &c->subs;
+    for (size_t i = 0; i < m->cap; i++) {
+        tern_csub *s = m->slots[i].value;
+        if (!s)
+            continue;
+        if (p && !tern_perms_sub_allowed(p, s->s.subject, s->s.subject_len, s->s.queue,
+                                         s->s.queue_len)) {
+            /* nats-server's wording on reload names the sid, not the queue */
+            tern_buf msg = {0};
+            tern_buf_append_str(&msg, "Permissions Violation for Subscription to ");
+            quote_go(&msg, s->s.subject, s->s.subject_len);
+            tern_buf_append_str(&msg, " (sid ");
+            quote_go(&msg, s->sid, s->sid_len);
+            tern_buf_append(&msg, ")", 2);
+            tern_noticef("Removed sub \"%.*s\" (sid \"%.*s\") for User \"%s\" - not authorized",
+                         (int)s->s.subject_len, s->s.subject, (int)s->sid_len, s->sid, a->bound);
+            tern_client_send_err(c, msg.data);
+            tern_buf_free(&msg);
+            unsubscribe(c, s);
+            i = (size_t)-1;     /* backward-shift deletion may move entries: rescan */
+            continue;
+        }
+        s->deny_filter = p && tern_perms_sub_needs_filter(p, s->s.subject, s->s.subject_len);
+    }
+}
+
 static int auth_decided(tern_client *c, const connect_opts *o, bool ok)
 {
+    if (ok && !bind_user(c))
+        return TERN_PARSE_CLOSED;
     if (!ok) {
         tern_errorf("%s:%d - cid:%llu - authentication error - User \"%s\"", c->ip, c->port,
                     (unsigned long long)c->cid, c->auth->creds.nkey && *c->auth->creds.nkey
@@ -1001,8 +1011,10 @@ static int authenticate(tern_client *c, const connect_opts *o)
 {
     tern_client_auth *a = c->auth;
     tern_auth_slow slow;
-    tern_auth_result r = tern_auth_check(opts_of(c)->auth, &a->creds, a->nonce[0] ? a->nonce : NULL,
-                                         &slow);
+    tern_auth_unref(a->conf);
+    a->conf = tern_auth_ref(opts_of(c)->auth);
+    tern_auth_result r = tern_auth_decide(a->conf, &a->creds, a->nonce[0] ? a->nonce : NULL,
+                                          &slow, &a->user);
     if (r != TERN_AUTH_SLOW)
         return auth_decided(c, o, r == TERN_AUTH_OK);
     a->connect = *o;
@@ -1018,8 +1030,16 @@ static int authenticate(tern_client *c, const connect_opts *o)
  * use), binding the connection to that user as nats-server does. */
 static bool bind_no_auth_user(tern_client *c)
 {
-    const tern_auth *a = opts_of(c)->auth;
+    tern_auth *a = opts_of(c)->auth;
     if (!c->auth || !a || !a->no_auth_user)
+        return false;
+    tern_auth_unref(c->auth->conf);
+    c->auth->conf = tern_auth_ref(a);
+    c->auth->user = NULL;
+    for (size_t i = 0; i < a->nusers; i++)
+        if (!strcmp(a->users[i].name, a->no_auth_user))
+            c->auth->user = &a->users[i];
+    if (!bind_user(c))
         return false;
     uv_timer_stop(&c->auth->timer);
     c->flags |= TERN_CF_CONNECT_RECEIVED;
@@ -1027,10 +1047,34 @@ static bool bind_no_auth_user(tern_client *c)
     return true;
 }
 
+const char *tern_client_auth_user(const tern_client *c)
+{
+    const tern_auth_creds *cr = c->auth ? &c->auth->creds : NULL;
+    if (!cr)
+        return NULL;
+    if (cr->nkey && *cr->nkey)
+        return cr->nkey;
+    if (cr->user && *cr->user)
+        return cr->user;
+    return cr->token && *cr->token ? cr->token : NULL;
+}
+
+const char *tern_client_connect_user(const tern_client *c)
+{
+    return c->auth ? c->auth->creds.user : NULL;
+}
+
 static int on_connect(void *ud, const char *json, size_t len)
 {
     tern_client *c = ud;
     trace_in(c, "CONNECT %.*s", (int)len, json);
+    /* As nats-server: a CONNECT is activity, and until a PONG measures it
+     * the RTT is estimated as the time since the connection started. */
+    c->last_activity_ms = c->w->now_ms;
+    struct timespec now_ts;
+    clock_gettime(CLOCK_REALTIME, &now_ts);
+    int64_t since = (int64_t)now_ts.tv_sec * 1000000000 + now_ts.tv_nsec - c->start_ns;
+    c->rtt_ns = since > 0 ? since : 1;
     /* Like nats-server, a CONNECT decodes over the current options: a
      * second CONNECT changes only the fields it names. */
     connect_opts o = {
@@ -1038,7 +1082,16 @@ static int on_connect(void *ud, const char *json, size_t len)
         .echo = has(c, TERN_CF_ECHO), .headers = has(c, TERN_CF_HEADERS),
         .no_responders = has(c, TERN_CF_NO_RESPONDERS), .protocol = c->protocol,
     };
-    if (parse_connect(json, len, &o, c->auth ? &c->auth->creds : NULL) != 0) {
+    int rc = parse_connect(json, len, &o, c->auth ? &c->auth->creds : NULL);
+    char **mine[] = {&c->name, &c->lang, &c->version}, **given[] = {&o.name, &o.lang, &o.version};
+    for (size_t i = 0; i < 3; i++) { /* a field left out keeps its value */
+        if (*given[i]) {
+            free(*mine[i]);
+            *mine[i] = *given[i];
+            *given[i] = NULL;
+        }
+    }
+    if (rc != 0) {
         tern_client_close(c, TERN_CLOSE_PROTOCOL);
         return TERN_PARSE_CLOSED;
     }
@@ -1224,8 +1277,10 @@ static void on_ping_timer(uv_timer_t *t)
             tern_client_close(c, TERN_CLOSE_STALE);
             return;
         }
-        if (c->rtt_ms < 0 || !c->rtt_start_ms)
+        if (c->rtt_ms < 0 || !c->rtt_start_ms) {
             c->rtt_start_ms = now;
+            c->rtt_sent_ns = uv_hrtime();
+        }
         c->pings_out++;
         tern_client_send(c, "PING\r\n", 6);
     }
@@ -1300,6 +1355,9 @@ void tern_client_accept_fd(tern_worker *w, int fd)
     c->w = w;
     c->acc = s->gacc;
     c->rtt_ms = -1;
+    struct timespec started;
+    clock_gettime(CLOCK_REALTIME, &started);
+    c->start_ns = (int64_t)started.tv_sec * 1000000000 + started.tv_nsec;
     c->max_pending = s->opts.max_pending;
     uv_tcp_init(&w->loop, &c->tcp);
     uv_timer_init(&w->loop, &c->ping_timer);
@@ -1317,6 +1375,7 @@ void tern_client_accept_fd(tern_worker *w, int fd)
         return;
     }
     uv_tcp_nodelay(&c->tcp, 1);
+    account_count(c, s->gacc);   /* moved to the user's account on login */
     c->cid = atomic_fetch_add_explicit(&s->next_cid, 1, memory_order_relaxed) + 1;
     peer_address(c);
     /* Before CONNECT the defaults apply (telnet-style use): verbose and

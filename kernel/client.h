@@ -29,6 +29,9 @@ typedef struct tern_csub {
     const char       *sid;
     uint32_t          sid_len;
     bool              removed;
+    bool              deny_filter;  /* wildcard overlapping a denied subject:
+                                       deliveries are checked (perms.h) */
+    struct tern_shadow *shadows;    /* stream imports feeding it (imports.h) */
     char              mem[];
 } tern_csub;
 
@@ -81,6 +84,11 @@ typedef struct tern_client {
     tern_parser   parser;
     struct tern_tls_conn *tls;      /* NULL: plain connection (tls.h) */
     struct tern_client_auth *auth;  /* NULL: no authentication configured at accept */
+    /* Set once when the connection is bound to its user (authentication
+     * done), then only read, also by other workers that deliver to it. */
+    struct tern_client_perms *perms; /* NULL: no permissions (perms.h) */
+    struct tern_auth *auth_conf;    /* the configuration perms come from */
+    bool          acc_counted;      /* counted in acc->nconns */
     tern_sidmap   subs;
     tern_buf      out;              /* being filled */
     tern_buf      wbuf;             /* being written (uv_write in flight) */
@@ -101,6 +109,12 @@ typedef struct tern_client {
     char          ip[46];
     int           port;
     uint64_t      in_msgs, in_bytes, out_msgs, out_bytes;
+    /* For the monitoring documents (docs.h): wall-clock start, the last
+     * RTT in ns (0 until measured) and CONNECT's name/lang/version. */
+    int64_t       start_ns;
+    uint64_t      rtt_sent_ns;      /* uv_hrtime() of the RTT PING */
+    int64_t       rtt_ns;
+    char         *name, *lang, *version;
     struct tern_client *flush_next;
     struct tern_client *prev, *next;          /* worker's list */
     struct tern_client *bprev, *bnext;        /* worker's blocked list */
@@ -109,7 +123,18 @@ typedef struct tern_client {
 /* Adopt an accepted socket on worker w (w's thread). */
 void tern_client_accept_fd(tern_worker *w, int fd);
 
-/* Take a batch of deliveries framed by another worker (w's thread). */
+static inline bool tern_client_has(const tern_client *c, uint32_t f)
+{
+    return (atomic_load_explicit(&((tern_client *)c)->flags, memory_order_relaxed) & f) != 0;
+}
+
+/* Bookkeeping once a frame for subscription s landed in c's outbound
+ * buffer (c's worker): counters, flush mark, auto-unsubscribe, the
+ * max_pending check. */
+void tern_client_delivered(tern_client *c, tern_csub *s, size_t size);
+
+/* Take a batch of deliveries framed by another worker (w's thread;
+ * route.c). */
 void tern_client_deliver_batch(tern_worker *w, const char *data, size_t len);
 
 /* Write everything queued (called once per batch by the worker). */
@@ -125,9 +150,23 @@ void tern_client_send(tern_client *c, const char *p, size_t n);
 /* Queue "-ERR '<text>'\r\n". */
 void tern_client_send_err(tern_client *c, const char *text);
 
+/* Reload (server.c, on the main thread while every worker is paused):
+ * re-bind an authenticated client to its user in the new configuration
+ * auth. A client whose user is gone, or whose password, token or account
+ * changed, gets -ERR 'Authorization Violation' and is closed (on its
+ * worker); the others get the new permissions at once, and their
+ * subscriptions that are no longer allowed are removed with the
+ * permissions violation error. */
+void tern_client_reload_auth(tern_client *c, struct tern_auth *auth);
+
 /* Queue the lame-duck INFO (ldm:true) if the client can take async INFO. */
 void tern_client_send_ldm_info(tern_client *c);
 
 const char *tern_close_reason_str(tern_close_reason r);
+
+/* The user as monitoring shows it (nats-server's getRawAuthUser: the
+ * nkey, user or token presented) and CONNECT's user; NULL when none. */
+const char *tern_client_auth_user(const tern_client *c);
+const char *tern_client_connect_user(const tern_client *c);
 
 #endif

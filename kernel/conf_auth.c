@@ -7,8 +7,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "account.h"
 #include "auth.h"
-#include "nkeys.h"
+#include "conf_accounts.h"
 
 typedef struct ctx {
     tern_auth *a;
@@ -37,55 +38,6 @@ static int text(ctx *c, const char *key, const tern_conf_node *v, char **out)
     return tern_conf_string(v, out, e, sizeof e) < 0 ? reword(c, key, v, e) : 0;
 }
 
-static int user_entry(ctx *c, const tern_conf_node *u)
-{
-    if (u->type != TERN_CONF_MAP)
-        return tern_conf_error(u, c->err, c->errlen, "expected user entry to be a mapping");
-    char *name = NULL, *password = NULL, *nkey = NULL;
-    int rc = 0;
-    for (size_t i = 0; i < u->n && rc == 0; i++) {
-        const tern_conf_node *k = u->pairs[i].key, *v = u->pairs[i].value;
-        const char *key = k->value;
-        char **slot = !strcmp(key, "user") || !strcmp(key, "username") ? &name
-                    : !strcmp(key, "password") || !strcmp(key, "pass") ? &password
-                    : !strcmp(key, "nkey") ? &nkey : NULL;
-        if (slot) {
-            free(*slot);
-            *slot = NULL;
-            if (v->type != TERN_CONF_NULL)
-                rc = text(c, key, v, slot);
-        } else if (!strcmp(key, "permissions") || !strcmp(key, "permission") ||
-                   !strcmp(key, "authorization")) {
-            rc = tern_conf_error(k, c->err, c->errlen, "user permissions are not supported yet");
-        } else if (!strcmp(key, "allowed_connection_types") || !strcmp(key, "connection_types") ||
-                   !strcmp(key, "clients")) {
-            rc = tern_conf_error(k, c->err, c->errlen,
-                                 "allowed connection types are not supported yet");
-        } else {
-            rc = tern_conf_error(k, c->err, c->errlen, "unknown key '%s' in a user entry", key);
-        }
-    }
-    if (rc == 0) {
-        bool has_nkey = nkey && *nkey, has_user = name && *name;
-        if (!has_nkey && !has_user)
-            rc = tern_conf_error(u, c->err, c->errlen, "User entry requires a user");
-        else if (has_nkey && !tern_nkey_is_valid_public(nkey, TERN_NKEY_PREFIX_USER))
-            rc = tern_conf_error(u, c->err, c->errlen, "Not a valid public nkey for a user");
-        else if (has_nkey && (has_user || (password && *password)))
-            rc = tern_conf_error(u, c->err, c->errlen, "Nkey users do not take usernames or passwords");
-        else if (has_nkey)
-            tern_auth_add_nkey(c->a, nkey);
-        else if (tern_auth_has_user(c->a, name))
-            rc = tern_conf_error(u, c->err, c->errlen, "Duplicate user \"%s\" detected", name);
-        else
-            tern_auth_add_user(c->a, name, password);
-    }
-    free(name);
-    free(password);
-    free(nkey);
-    return rc;
-}
-
 static int users(ctx *c, const tern_conf_node *v)
 {
     if (v->type == TERN_CONF_NULL)
@@ -93,7 +45,7 @@ static int users(ctx *c, const tern_conf_node *v)
     if (v->type != TERN_CONF_LIST)
         return tern_conf_error(v, c->err, c->errlen, "expected users field to be a list");
     for (size_t i = 0; i < v->n; i++)
-        if (user_entry(c, v->items[i]) < 0)
+        if (tern_conf_user_entry(v->items[i], c->a, 0, c->err, c->errlen) < 0)
             return -1;
     return 0;
 }
@@ -192,13 +144,16 @@ int tern_conf_apply_auth(const tern_conf_node *root, tern_opts *o, char *err, si
     ctx c = { .a = tern_auth_new(), .err = err, .errlen = errlen };
     const tern_conf_node *authz = tern_conf_get(root, "authorization");
     const tern_conf_node *nau = tern_conf_get(root, "no_auth_user");
-    if ((authz && authorization(&c, root, authz, o) < 0) || (nau && no_auth_user(&c, nau) < 0)) {
+    /* accounts first: their users and the global ones share one name space */
+    if (tern_conf_apply_accounts(root, c.a, err, errlen) < 0 ||
+        (authz && authorization(&c, root, authz, o) < 0) || (nau && no_auth_user(&c, nau) < 0)) {
         tern_auth_unref(c.a);
         return -1;
     }
     tern_auth_unref(o->auth);
     o->auth = NULL;
-    if (tern_auth_required(c.a))
+    if (tern_auth_required(c.a) || tern_conf_get(root, "accounts") ||
+        tern_conf_get(root, "system_account"))
         o->auth = c.a;
     else
         tern_auth_unref(c.a);

@@ -34,6 +34,7 @@ typedef enum kind {
     K_SET,          /* copied to the Tern path in `tern` */
     K_TLS,          /* server.tls, keys renamed */
     K_AUTHZ,        /* authorization, single user folded into users */
+    K_ACCOUNTS,     /* accounts, users and exports/imports mapped */
     K_UNSUPPORTED,  /* `tern` says why */
 } kind;
 
@@ -51,6 +52,8 @@ typedef struct nats_key {
 #define R_MONITOR  "the monitor module is not available yet"
 #define R_JWT      "the auth_jwt module is not available yet"
 #define R_ACCOUNTS "accounts are not supported yet"
+#define R_MAPPINGS "subject mappings are not supported yet"
+#define R_NO_SYS   "running without a system account is not supported"
 #define R_JS       "JetStream is not supported by Tern"
 #define R_WS       "WebSocket is not supported by Tern"
 #define R_MQTT     "MQTT is not supported by Tern"
@@ -114,14 +117,14 @@ static const nats_key top_keys[] = {
     { "resolver_pinned_accounts", K_UNSUPPORTED, R_JWT, V_ANY, false },
     { "trusted", K_UNSUPPORTED, R_JWT, V_ANY, false },
     { "trusted_keys", K_UNSUPPORTED, R_JWT, V_ANY, false },
-    { "accounts", K_UNSUPPORTED, R_ACCOUNTS, V_ANY, false },
-    { "mappings", K_UNSUPPORTED, R_ACCOUNTS, V_ANY, false },
-    { "maps", K_UNSUPPORTED, R_ACCOUNTS, V_ANY, false },
-    { "system_account", K_UNSUPPORTED, R_ACCOUNTS, V_ANY, false },
-    { "system", K_UNSUPPORTED, R_ACCOUNTS, V_ANY, false },
-    { "no_system_account", K_UNSUPPORTED, R_ACCOUNTS, V_ANY, true },
-    { "no_system", K_UNSUPPORTED, R_ACCOUNTS, V_ANY, true },
-    { "no_sys_acc", K_UNSUPPORTED, R_ACCOUNTS, V_ANY, true },
+    { "accounts", K_ACCOUNTS, "accounts", V_ANY, false },
+    { "mappings", K_UNSUPPORTED, R_MAPPINGS, V_ANY, false },
+    { "maps", K_UNSUPPORTED, R_MAPPINGS, V_ANY, false },
+    { "system_account", K_SET, "system_account", V_STRING, false },
+    { "system", K_SET, "system_account", V_STRING, false },
+    { "no_system_account", K_UNSUPPORTED, R_NO_SYS, V_ANY, true },
+    { "no_system", K_UNSUPPORTED, R_NO_SYS, V_ANY, true },
+    { "no_sys_acc", K_UNSUPPORTED, R_NO_SYS, V_ANY, true },
     { "jetstream", K_UNSUPPORTED, R_JS, V_ANY, true },
     { "store_dir", K_UNSUPPORTED, R_JS, V_ANY, false },
     { "storedir", K_UNSUPPORTED, R_JS, V_ANY, false },
@@ -473,6 +476,179 @@ static int map_authz(ctx *c, tern_conf_node *out, const tern_conf_node *v)
     return 0;
 }
 
+/* ---- accounts ----------------------------------------------------------- */
+
+/* Keys of an account's blocks: nats-server name → Tern name. */
+static const nats_key account_keys[] = {
+    { "users", K_SET, "users", V_ANY, false },
+    { "exports", K_SET, "exports", V_ANY, false },
+    { "imports", K_SET, "imports", V_ANY, false },
+    { "limits", K_SET, "limits", V_ANY, false },
+    { "nkey", K_UNSUPPORTED, "account nkeys are not supported yet", V_ANY, false },
+    { "default_permissions", K_UNSUPPORTED, "default permissions are not supported yet", V_ANY, false },
+    { "jetstream", K_UNSUPPORTED, R_JS, V_ANY, true },
+    { "mappings", K_UNSUPPORTED, R_MAPPINGS, V_ANY, false },
+    { "maps", K_UNSUPPORTED, R_MAPPINGS, V_ANY, false },
+};
+
+static const nats_key export_keys[] = {
+    { "stream", K_SET, "stream", V_STRING, false },
+    { "service", K_SET, "service", V_STRING, false },
+    { "accounts", K_SET, "accounts", V_ANY, false },
+    { "response", K_SET, "response", V_STRING, false },
+    { "response_type", K_SET, "response", V_STRING, false },
+    { "threshold", K_SET, "response_threshold", V_DURSTR, false },
+    { "response_threshold", K_SET, "response_threshold", V_DURSTR, false },
+    { "response_max_time", K_SET, "response_threshold", V_DURSTR, false },
+    { "response_time", K_SET, "response_threshold", V_DURSTR, false },
+    { "latency", K_UNSUPPORTED, "service latency tracking is not supported yet", V_ANY, false },
+    { "account_token_position", K_UNSUPPORTED, "account token positions are not supported yet", V_ANY, false },
+};
+
+static const nats_key import_keys[] = {
+    { "stream", K_SET, "stream", V_ANY, false },
+    { "service", K_SET, "service", V_ANY, false },
+    { "prefix", K_SET, "prefix", V_STRING, false },
+    { "to", K_SET, "to", V_STRING, false },
+    { "share", K_UNSUPPORTED, "sharing the requester's information (Nats-Request-Info) is not supported yet", V_ANY, true },
+};
+
+static const nats_key limit_keys[] = {
+    { "max_connections", K_SET, "max_connections", V_INT, false },
+    { "max_conn", K_SET, "max_connections", V_INT, false },
+    { "max_subscriptions", K_SET, "max_subscriptions", V_INT, false },
+    { "max_subs", K_SET, "max_subscriptions", V_INT, false },
+    { "max_payload", K_SET, "max_payload", V_INT, false },
+    { "max_pay", K_SET, "max_payload", V_INT, false },
+    { "max_leafnodes", K_UNSUPPORTED, R_LEAF, V_ANY, false },
+    { "max_leafs", K_UNSUPPORTED, R_LEAF, V_ANY, false },
+};
+
+static char *join_path(const char *a, const char *b)
+{
+    char *p = tern_xmalloc(strlen(a) + strlen(b) + 2);
+    sprintf(p, "%s.%s", a, b);
+    return p;
+}
+
+/* A block whose keys come from table t (case-insensitive, renamed); what
+ * is not in t is an unknown field of `where`. */
+static int map_block(ctx *c, const nats_key *t, size_t n, const tern_conf_node *v, const char *where,
+                     tern_conf_node **out)
+{
+    if (v->type != TERN_CONF_MAP)
+        return tern_conf_error(v, c->err, c->errlen, "error parsing %s: expected a block, got %s",
+                               where, describe(v));
+    tern_conf_node *m = tern_conf_new(TERN_CONF_MAP, v->file, v->line, v->col);
+    for (size_t i = 0; i < v->n; i++) {
+        const tern_conf_node *k = v->pairs[i].key, *x = v->pairs[i].value;
+        const nats_key *d = lookup(t, n, k->value);
+        char *path = join_path(where, k->value);
+        int rc;
+        if (!d)
+            rc = unknown(c, k, x, where);
+        else if (d->kind == K_UNSUPPORTED)
+            rc = unsupported(c, k, x, path, d);
+        else if ((rc = check_type(c, path, x, d->type)) == 0)
+            tern_conf_map_set(m, d->tern, value_copy(x, d->type));
+        free(path);
+        if (rc < 0) {
+            tern_conf_free(m);
+            return -1;
+        }
+    }
+    *out = m;
+    return 0;
+}
+
+/* exports/imports: a list of blocks mapped with t. */
+static int map_list(ctx *c, const nats_key *t, size_t n, const tern_conf_node *v, const char *where,
+                    tern_conf_node **out)
+{
+    if (v->type != TERN_CONF_LIST)
+        return tern_conf_error(v, c->err, c->errlen, "error parsing %s: expected an array, got %s",
+                               where, describe(v));
+    tern_conf_node *l = tern_conf_new(TERN_CONF_LIST, v->file, v->line, v->col);
+    l->items = tern_xcalloc(v->n ? v->n : 1, sizeof *l->items);
+    l->cap = v->n ? v->n : 1;
+    for (size_t i = 0; i < v->n; i++) {
+        tern_conf_node *e = NULL;
+        if (map_block(c, t, n, v->items[i], where, &e) < 0) {
+            tern_conf_free(l);
+            return -1;
+        }
+        l->items[l->n++] = e;
+    }
+    *out = l;
+    return 0;
+}
+
+static int map_account(ctx *c, const tern_conf_node *v, const char *name, tern_conf_node **out)
+{
+    if (v->type != TERN_CONF_MAP)
+        return tern_conf_error(v, c->err, c->errlen, "error parsing accounts.%s: expected a block, "
+                               "got %s", name, describe(v));
+    char *where = join_path("accounts", name);
+    tern_conf_node *a = tern_conf_new(TERN_CONF_MAP, v->file, v->line, v->col);
+    int rc = 0;
+    for (size_t i = 0; i < v->n && rc == 0; i++) {
+        const tern_conf_node *k = v->pairs[i].key, *x = v->pairs[i].value;
+        const nats_key *d = lookup(account_keys, sizeof account_keys / sizeof *account_keys, k->value);
+        char *path = join_path(where, k->value);
+        tern_conf_node *m = NULL;
+        if (!d) {
+            rc = unknown(c, k, x, where);
+        } else if (d->kind == K_UNSUPPORTED) {
+            rc = unsupported(c, k, x, path, d);
+        } else if (!strcmp(d->tern, "users") && x->type != TERN_CONF_LIST) {
+            rc = tern_conf_error(x, c->err, c->errlen, "Expected users field to be an array, got %s",
+                                 describe(x));
+        } else if (!strcmp(d->tern, "users")) {
+            m = tern_conf_new(TERN_CONF_LIST, x->file, x->line, x->col);
+            for (size_t j = 0; j < x->n && rc == 0; j++)
+                rc = map_user(c, m, x->items[j]);
+        } else if (!strcmp(d->tern, "exports")) {
+            rc = map_list(c, export_keys, sizeof export_keys / sizeof *export_keys, x, path, &m);
+        } else if (!strcmp(d->tern, "imports")) {
+            rc = map_list(c, import_keys, sizeof import_keys / sizeof *import_keys, x, path, &m);
+        } else {
+            rc = map_block(c, limit_keys, sizeof limit_keys / sizeof *limit_keys, x, path, &m);
+        }
+        if (m)
+            tern_conf_map_set(a, d->tern, m);
+        free(path);
+    }
+    free(where);
+    if (rc < 0) {
+        tern_conf_free(a);
+        return -1;
+    }
+    *out = a;
+    return 0;
+}
+
+static int map_accounts(ctx *c, tern_conf_node *out, const tern_conf_node *v)
+{
+    if (v->type != TERN_CONF_MAP)
+        return tern_conf_error(v, c->err, c->errlen, "error parsing accounts: expected a block, got %s",
+                               describe(v));
+    tern_conf_node *accs = tern_conf_new(TERN_CONF_MAP, v->file, v->line, v->col);
+    for (size_t i = 0; i < v->n; i++) {
+        const tern_conf_node *k = v->pairs[i].key;
+        tern_conf_node *a = NULL;
+        if (map_account(c, v->pairs[i].value, k->value, &a) < 0) {
+            tern_conf_free(accs);
+            return -1;
+        }
+        tern_conf_map_set(accs, k->value, a);
+        /* the name keeps its position, for errors about the account */
+        accs->pairs[accs->n - 1].key->line = k->line;
+        accs->pairs[accs->n - 1].key->col = k->col;
+    }
+    set_path(out, "accounts", accs);
+    return 0;
+}
+
 /* ---- top level ---------------------------------------------------------- */
 
 tern_conf_node *tern_conf_nats_map(const tern_conf_node *nats, const tern_nats_vars *vars,
@@ -501,6 +677,8 @@ tern_conf_node *tern_conf_nats_map(const tern_conf_node *nats, const tern_nats_v
             rc = map_tls(&c, out, v);
         else if (d->kind == K_AUTHZ)
             rc = map_authz(&c, out, v);
+        else if (d->kind == K_ACCOUNTS)
+            rc = map_accounts(&c, out, v);
         else if ((rc = check_type(&c, d->name, v, d->type)) == 0)
             set_path(out, d->tern, value_copy(v, d->type));
         if (rc < 0) {

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "buf.h"
+#include "conf_accounts.h"
 #include "conf_auth.h"
 #include "tls.h"
 #include "units.h"
@@ -574,7 +575,8 @@ int tern_conf_apply(const tern_conf_node *root, tern_opts *o, char *err, size_t 
         return tern_conf_error(root, err, errlen, "the top level must be a mapping of keys");
     for (size_t i = 0; i < root->n; i++) {
         const tern_conf_node *k = root->pairs[i].key;
-        if (strcmp(k->value, "server") != 0 && !tern_conf_is_auth_key(k->value))
+        if (strcmp(k->value, "server") != 0 && !tern_conf_is_auth_key(k->value) &&
+            !tern_conf_is_accounts_key(k->value))
             return tern_conf_error(k, err, errlen, "unknown key '%s'", k->value);
     }
     const tern_conf_node *server = tern_conf_get(root, "server");

@@ -18,6 +18,7 @@
 #include <sys/socket.h>
 #include "conf.h"
 #include "conf_server.h"
+#include "docs.h"
 #include "log.h"
 #include "tls.h"
 #include "xalloc.h"
@@ -435,11 +436,15 @@ static void reload(tern_server *s)
         for (tern_client *c = s->workers[i].clients; c; c = c->next) {
             c->parser.max_control_line = s->opts.max_control_line;
             c->parser.max_payload = s->opts.max_payload;
+            if (c->acc->max_payload >= 0 && c->acc->max_payload < c->parser.max_payload)
+                c->parser.max_payload = c->acc->max_payload;   /* the account's limit */
             c->max_pending = s->opts.max_pending;
+            tern_client_reload_auth(c, s->opts.auth);
         }
     }
     tern_server_resume_workers(s);
     tern_tls_ctx_free(old_tls);
+    tern_docs_mark_config_load();
     tern_noticef("Reloaded server configuration");
 }
 
@@ -502,7 +507,8 @@ int tern_server_init(tern_server *s, const tern_opts *opts, int argc, char **arg
         s->nworkers = 1;
     tern_epoch_init(&s->epoch, s->nworkers);
     s->workers = tern_xcalloc((size_t)s->nworkers, sizeof *s->workers);
-    s->gacc = tern_account_new(TERN_GLOBAL_ACCOUNT, s->nworkers);
+    tern_accounts_build(&s->accounts, s->opts.auth ? s->opts.auth->accounts : NULL, s->nworkers);
+    s->gacc = s->accounts.global;
     for (int i = 0; i < s->nworkers; i++)
         if (tern_worker_init(&s->workers[i], s, i) != 0)
             return -1;
@@ -545,6 +551,7 @@ int tern_server_init(tern_server *s, const tern_opts *opts, int argc, char **arg
     uv_unref((uv_handle_t *)&s->main_wake);
     write_pid_file(s);
     write_ports_file(s);
+    tern_docs_mark_start();
     tern_noticef("Server is ready");
     return 0;
 }
@@ -572,7 +579,8 @@ void tern_server_free(tern_server *s)
         tern_worker_free(&s->workers[i]);
     uv_run(&s->loop, UV_RUN_NOWAIT);
     uv_loop_close(&s->loop);
-    tern_account_free(s->gacc);
+    tern_accounts_free(&s->accounts);
+    s->gacc = NULL;
     tern_epoch_free(&s->epoch);
     free(s->workers);
     free(s->info_prefix);

@@ -37,7 +37,9 @@ typedef struct tern_server {
     int           nworkers;
     int           next_worker;
     tern_epoch    epoch;
-    tern_account *gacc;            /* "$G" */
+    tern_account *gacc;            /* "$G" (accounts.global) */
+    tern_accounts accounts;        /* every account (account.h); built at
+                                      start from opts.auth's accounts */
     struct tern_tls_ctx *tls;      /* client TLS (tls.h); NULL: plain */
     _Atomic uint64_t next_cid;
     _Atomic size_t nclients;

@@ -358,6 +358,7 @@ struct tern_sublist {
     pthread_rwlock_t  lock;       /* writers; readers only on a cache miss */
     kids             *root;       /* first-token level */
     size_t            count;      /* inserted subscriptions */
+    uint64_t          inserts, removes; /* since creation (monitoring) */
     size_t            nodes;      /* allocated trie nodes */
     uint64_t          id;         /* tells caches which sublist they serve */
     _Atomic uint64_t  gen;        /* bumped by every insert/remove */
@@ -693,6 +694,7 @@ static int insert_locked(tern_sublist *sl, tern_sub *sub)
         subvec_add(&g->subs, sub);
     }
     sl->count++;
+    sl->inserts++;
     atomic_fetch_add_explicit(&sl->gen, 1, memory_order_release);
     return 0;
 }
@@ -781,6 +783,7 @@ int tern_sublist_remove(tern_sublist *sl, tern_sub *sub)
     int rc = -1;
     if (remove_rec(sl, &sl->root, sub->subject, sub->subject_len, sub)) {
         sl->count--;
+        sl->removes++;
         atomic_fetch_add_explicit(&sl->gen, 1, memory_order_release);
         rc = 0;
     }
@@ -823,6 +826,7 @@ struct tern_sublist_cache {
     centry  *tab;
     uint32_t cap, n, max;
     uint64_t sl_id;          /* sublist these entries belong to */
+    uint64_t matches, hits;  /* monitoring: lookups, fresh cached answers */
     cres    *retired;
     centry  *evict_tmp;      /* survivors while evicting */
     /* scratch for building results, reused across misses */
@@ -1087,6 +1091,7 @@ const tern_sublist_result *tern_sublist_match(tern_sublist *sl,
                                               const char *subject, size_t len)
 {
     uint64_t gen = atomic_load_explicit(&sl->gen, memory_order_acquire);
+    c->matches++;
     if (c->max == 0) {
         cres *r = build_locked(sl, c, subject, len, &gen);
         if (!r)
@@ -1106,8 +1111,10 @@ const tern_sublist_result *tern_sublist_match(tern_sublist *sl,
         centry *e = &c->tab[i];
         if (e->hash != h || e->res->len != len || memcmp(e->res->subject, subject, len) != 0)
             continue;
-        if (e->gen == gen)
+        if (e->gen == gen) {
+            c->hits++;
             return &e->res->r;
+        }
         /* Stale: rebuild in place; the old result lives until quiesce. */
         cres *r = build_locked(sl, c, subject, len, &gen);
         retire(c, e->res);
@@ -1123,4 +1130,31 @@ const tern_sublist_result *tern_sublist_match(tern_sublist *sl,
     centry e = { .hash = h, .gen = gen, .res = r };
     cache_put(c, &e);
     return &r->r;
+}
+
+void tern_sublist_stats(const tern_sublist *sl, uint64_t *inserts, uint64_t *removes)
+{
+    tern_sublist *w = (tern_sublist *)sl;
+    pthread_rwlock_rdlock(&w->lock);
+    *inserts = sl->inserts;
+    *removes = sl->removes;
+    pthread_rwlock_unlock(&w->lock);
+}
+
+void tern_sublist_cache_stats(const tern_sublist_cache *c, tern_sublist_cstats *out)
+{
+    memset(out, 0, sizeof *out);
+    out->matches = c->matches;
+    out->hits = c->hits;
+    for (uint32_t i = 0; i < c->cap; i++) {
+        const cres *r = c->tab[i].res;
+        if (!r)
+            continue;
+        /* nats-server's fan-out: plain subscriptions plus queue groups. */
+        size_t f = r->r.npsubs + r->r.nqgroups;
+        out->entries++;
+        out->fanout_total += f;
+        if (f > out->fanout_max)
+            out->fanout_max = f;
+    }
 }

@@ -28,6 +28,8 @@ typedef struct tern_sub {
     int32_t     weight;        /* queue weight: 1 for a client; a link's
                                   advertised member count for remote interest */
     void       *owner;         /* the connection that owns it */
+    uint8_t     kind;          /* enum tern_sub_kind (route.h); 0: a
+                                  client's subscription */
 } tern_sub;
 
 /* One queue group in a match result: its members (all with the same queue
@@ -74,6 +76,16 @@ void tern_sublist_cache_free(tern_sublist_cache *c);
 void tern_sublist_cache_quiesce(tern_sublist_cache *c);
 /* Entries currently cached (at most max_entries). */
 size_t tern_sublist_cache_count(const tern_sublist_cache *c);
+
+/* Monitoring (/subsz): inserts and removes since creation (any thread),
+ * and one cache's lookups, fresh hits and the fan-out of its entries
+ * (its owner worker only). */
+typedef struct tern_sublist_cstats {
+    uint64_t matches, hits;
+    size_t   entries, fanout_total, fanout_max;
+} tern_sublist_cstats;
+void tern_sublist_stats(const tern_sublist *sl, uint64_t *inserts, uint64_t *removes);
+void tern_sublist_cache_stats(const tern_sublist_cache *c, tern_sublist_cstats *out);
 
 /* Match a published subject (a literal; may contain `*`/`>` tokens, which
  * then only match wildcard subscriptions at those positions). A subject

@@ -201,7 +201,7 @@ static void on_check(uv_check_t *h)
     drain_inbox(w);
     hand_over(w);
     flush_marked(w); /* one write per marked connection per batch */
-    tern_sublist_cache_quiesce(tern_account_cache(s->gacc, w->id));
+    tern_accounts_quiesce(&s->accounts, w->id);
     tern_epoch_quiesce(&s->epoch, w->id);
     reclaim(w, safe);
 }

@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
 # Set up, then build and run the whole test suite (ctest) in the Release
-# build and again under ASan+UBSan.
+# build, under ASan+UBSan, and under TSan (the kernel's threads). A
+# sanitizer report makes ternd exit non-zero, which the tests check.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/deps.sh --tests
 jobs="$(nproc)"
-for type in Release Asan; do
+export TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1"
+for type in Release Asan Tsan; do
     dir="build-test-${type,,}"
     echo "=== ${type} build"
     cmake -S . -B "$dir" -DCMAKE_BUILD_TYPE="$type" >/dev/null

@@ -472,6 +472,11 @@ void it_server_stop(it_server *s)
             printf("server pid %d ignored SIGTERM; killing\n", (int)s->pid);
             kill(s->pid, SIGKILL);
             reap(s, true);
+        } else {
+            /* Exit code 1 after SIGTERM, as nats-server: anything else is a
+             * crash or a sanitizer report (leaks, races) at shutdown. */
+            IT_CHECK(WIFEXITED(s->wstatus) && WEXITSTATUS(s->wstatus) == 1,
+                     "server exits with code 1 after SIGTERM (status 0x%x)", s->wstatus);
         }
     }
     if (failed > failed_at_start) {

@@ -237,8 +237,10 @@ static void test_conf(void **state)
     EXPECT_CONF_ERR("authorization: {users: [{user: a}]}\nno_auth_user: b\n",
                     "t.yaml:2:15: no_auth_user: \"b\" not present as user in authorization block or account configuration");
     EXPECT_CONF_ERR("no_auth_user: b\n", "t.yaml:1:15: no_auth_user: \"b\" present, but users are not defined");
-    EXPECT_CONF_ERR("authorization:\n  users:\n    - {user: a, permissions: {publish: x}}\n",
-                    "t.yaml:3:17: user permissions are not supported yet");
+    assert_int_equal(apply("authorization:\n  users:\n    - {user: a, permissions: {publish: x}}\n",
+                           &o, err), 0);
+    assert_non_null(o.auth->users[0].perms);   /* perms.h; tests/unit/test_perms.c */
+    tern_opts_free(&o);
     EXPECT_CONF_ERR("authorization: {permissions: {}}\n", "t.yaml:1:17: permissions are not supported yet");
     EXPECT_CONF_ERR("authorization: {users: [{password: x}]}\n", "t.yaml:1:25: User entry requires a user");
     EXPECT_CONF_ERR("authorization: {users: [{nkey: UABC}]}\n", "t.yaml:1:25: Not a valid public nkey for a user");

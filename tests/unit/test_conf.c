@@ -523,7 +523,7 @@ static void test_load_errors(void **state)
     snprintf(want, sizeof want, "%s: No such file or directory", data("missing.yaml"));
     expect_load_error(data("missing.yaml"), want);
 
-    snprintf(want, sizeof want, "%s:3:1: unknown key 'accounts'", data("bad/unknown.yaml"));
+    snprintf(want, sizeof want, "%s:3:1: unknown key 'accountz'", data("bad/unknown.yaml"));
     expect_load_apply_error(data("bad/unknown.yaml"), want);
     /* in a directory, the error names the file that has the problem */
     snprintf(want, sizeof want, "%s:2:3: unknown key 'prot' in server", data("baddir/10-bad.yaml"));
@@ -630,7 +630,7 @@ static void test_apply_listen(void **state)
 static void test_apply_errors(void **state)
 {
     (void)state;
-    expect_apply_error("server: {}\naccounts: {}\n", "/etc/tern/t.yaml:2:1: unknown key 'accounts'");
+    expect_apply_error("server: {}\naccountz: {}\n", "/etc/tern/t.yaml:2:1: unknown key 'accountz'");
     expect_apply_error("modules:\n  monitor: {}\n", "/etc/tern/t.yaml:1:1: unknown key 'modules'");
     expect_apply_error("server:\n  port: 1\n  max_paylod: 1MB\n",
                        "/etc/tern/t.yaml:3:3: unknown key 'max_paylod' in server");
