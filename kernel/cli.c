@@ -4,6 +4,7 @@
  * Flags that configure the server become `server:` keys of an overlay
  * tree (file "<flags>", line = the flag's argv index) merged over the
  * files; nats-server flags for features Tern lacks fail with a message. */
+#include "errf.h"
 #include "cli.h"
 
 #include <ctype.h>
@@ -121,18 +122,6 @@ static const struct flag {
     { "connect_retries", F_INT, A_REFUSE, R_CLUSTER },
 };
 
-static int errf(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-
-static int errf(char *err, size_t errlen, const char *fmt, ...)
-{
-    if (err && errlen) {
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(err, errlen, fmt, ap);
-        va_end(ap);
-    }
-    return -1;
-}
 
 static const struct flag *find_flag(const char *name, size_t len)
 {
@@ -317,7 +306,7 @@ static int check_auth_flags(tern_cli *cli, char *err, size_t errlen)
     tern_conf_node *users = tern_conf_get(authz, "users");
     bool have_users = users && users->type == TERN_CONF_LIST;
     if (have_users && !tern_conf_get(users->items[0], "user"))
-        return errf(err, errlen, "--pass: needs --user");
+        return tern_errf(err, errlen, "--pass: needs --user");
     return 0;
 }
 
@@ -351,14 +340,14 @@ static int apply_flag(tern_cli *cli, const struct flag *f, const char *shown, co
         return 0;
     case A_PORT:
         if (ival < -1 || ival > 65535)
-            return errf(err, errlen, "invalid value \"%s\" for flag -%s: port must be between 0 and 65535, "
+            return tern_errf(err, errlen, "invalid value \"%s\" for flag -%s: port must be between 0 and 65535, "
                         "or -1 for a random port", value, f->name);
         snprintf(num, sizeof num, "%lld", (long long)ival);
         set_server(cli, "port", num, false, argi);
         return 0;
     case A_WORKERS:
         if (ival < 0)
-            return errf(err, errlen, "invalid value \"%s\" for flag -%s: can not be negative", value, f->name);
+            return tern_errf(err, errlen, "invalid value \"%s\" for flag -%s: can not be negative", value, f->name);
         snprintf(num, sizeof num, "%lld", (long long)ival);
         set_server(cli, "workers", num, false, argi);
         return 0;
@@ -385,13 +374,13 @@ static int apply_flag(tern_cli *cli, const struct flag *f, const char *shown, co
         if ((f->action == A_AUTH ? set_flag_token(cli, value, argi)
                                  : set_flag_user(cli, f->action == A_USER ? "user" : "password",
                                                  value, argi)) < 0)
-            return errf(err, errlen, "--user/--pass and --auth cannot be used together");
+            return tern_errf(err, errlen, "--user/--pass and --auth cannot be used together");
         return 0;
     case A_REFUSE:
         /* -js=false and the like turn off what Tern lacks anyway */
         if (f->kind == F_BOOL && !bval)
             return 0;
-        return errf(err, errlen, "%s: %s", shown, f->refusal);
+        return tern_errf(err, errlen, "%s: %s", shown, f->refusal);
     }
     return 0;
 }
@@ -413,14 +402,14 @@ static int parse_args(int argc, char **argv, tern_cli *cli, char *err, size_t er
         }
         const char *name = s + dashes;
         if (!*name || *name == '-' || *name == '=')
-            return errf(err, errlen, "bad flag syntax: %s", s);
+            return tern_errf(err, errlen, "bad flag syntax: %s", s);
         int argi = i++;
         const char *eq = strchr(name, '=');
         size_t nlen = eq ? (size_t)(eq - name) : strlen(name);
         const char *value = eq ? eq + 1 : NULL;
         const struct flag *f = find_flag(name, nlen);
         if (!f)
-            return errf(err, errlen, "flag provided but not defined: -%.*s", (int)nlen, name);
+            return tern_errf(err, errlen, "flag provided but not defined: -%.*s", (int)nlen, name);
         char shown[64];
         snprintf(shown, sizeof shown, "%.*s", (int)(nlen + (size_t)dashes), s);
 
@@ -429,19 +418,19 @@ static int parse_args(int argc, char **argv, tern_cli *cli, char *err, size_t er
         if (f->kind == F_BOOL) {
             bval = true;
             if (value && go_bool(value, &bval) < 0)
-                return errf(err, errlen, "invalid boolean value \"%s\" for -%s: parse error", value, f->name);
+                return tern_errf(err, errlen, "invalid boolean value \"%s\" for -%s: parse error", value, f->name);
         } else {
             if (!value && f->action == A_REFUSE)
-                return errf(err, errlen, "%s: %s", shown, f->refusal);
+                return tern_errf(err, errlen, "%s: %s", shown, f->refusal);
             if (!value) {
                 if (i >= argc)
-                    return errf(err, errlen, "flag needs an argument: -%s", f->name);
+                    return tern_errf(err, errlen, "flag needs an argument: -%s", f->name);
                 value = argv[i++];           /* taken even when it starts with '-', as Go does */
             }
             if (f->kind == F_INT) {
                 int r = go_int(value, &ival);
                 if (r < 0 && f->action != A_REFUSE)
-                    return errf(err, errlen, "invalid value \"%s\" for flag -%s: %s", value, f->name,
+                    return tern_errf(err, errlen, "invalid value \"%s\" for flag -%s: %s", value, f->name,
                                 r == -2 ? "value out of range" : "parse error");
             }
         }
@@ -455,12 +444,12 @@ static int parse_args(int argc, char **argv, tern_cli *cli, char *err, size_t er
         else if (!strcasecmp(argv[i], "help"))
             cli->help = true;
         else
-            return errf(err, errlen, "unrecognized command: \"%s\"", argv[i]);
+            return tern_errf(err, errlen, "unrecognized command: \"%s\"", argv[i]);
     }
     if (check_auth_flags(cli, err, errlen) < 0)
         return -1;
     if (cli->check && !cli->config && !cli->help && !cli->version)
-        return errf(err, errlen, "must specify [-c, --config] option to check configuration file syntax");
+        return tern_errf(err, errlen, "must specify [-c, --config] option to check configuration file syntax");
     return 0;
 }
 
@@ -627,14 +616,14 @@ int tern_cli_signal(const char *spec, const char *pid_file, char *err, size_t er
         for (const char *p = strchr(eq + 1, '=') + 1; *p && o < sizeof extra - 1; p++)
             extra[o++] = *p == '=' ? ' ' : *p;
         extra[o] = '\0';
-        return errf(err, errlen, "invalid signal parameters: [%s]", extra);
+        return tern_errf(err, errlen, "invalid signal parameters: [%s]", extra);
     }
     int sig = 0;
     for (size_t i = 0; i < sizeof signal_commands / sizeof signal_commands[0]; i++)
         if (strlen(signal_commands[i].name) == clen && !strncmp(signal_commands[i].name, spec, clen))
             sig = signal_commands[i].sig;
     if (!sig)
-        return errf(err, errlen, "unknown signal \"%.*s\"", (int)clen, spec);
+        return tern_errf(err, errlen, "unknown signal \"%.*s\"", (int)clen, spec);
 
     pid_t pid;
     char ebuf[128];
@@ -644,18 +633,18 @@ int tern_cli_signal(const char *spec, const char *pid_file, char *err, size_t er
         const char *p = content ? content : eq + 1;
         int r = parse_pid(p, &pid);
         if (r < 0)
-            errf(err, errlen, "invalid pid: %s", p);
+            tern_errf(err, errlen, "invalid pid: %s", p);
         free(content);
         if (r < 0)
             return -1;
     } else if (pid_file && *pid_file) {
         char *content = read_small_file(pid_file);
         if (!content)
-            return errf(err, errlen, "could not read pid file %s: %s", pid_file,
+            return tern_errf(err, errlen, "could not read pid file %s: %s", pid_file,
                         os_error(errno, ebuf, sizeof ebuf));
         int r = parse_pid(content, &pid);
         if (r < 0)
-            errf(err, errlen, "invalid pid: %s", content);
+            tern_errf(err, errlen, "invalid pid: %s", content);
         free(content);
         if (r < 0)
             return -1;
@@ -663,9 +652,9 @@ int tern_cli_signal(const char *spec, const char *pid_file, char *err, size_t er
         pid_t pids[16];
         int n;
         if (find_pids(pids, 16, &n) < 0)
-            return errf(err, errlen, "unable to resolve pid, try providing one");
+            return tern_errf(err, errlen, "unable to resolve pid, try providing one");
         if (n == 0)
-            return errf(err, errlen, "no %s processes running", PROCESS_NAME);
+            return tern_errf(err, errlen, "no %s processes running", PROCESS_NAME);
         if (n > 1) {
             int off = snprintf(err, errlen, "multiple %s processes running:", PROCESS_NAME);
             for (int i = 0; i < n && i < 16 && off > 0 && (size_t)off < errlen; i++)
@@ -675,6 +664,6 @@ int tern_cli_signal(const char *spec, const char *pid_file, char *err, size_t er
         pid = pids[0];
     }
     if (kill(pid, sig) < 0)
-        return errf(err, errlen, "%s", os_error(errno, ebuf, sizeof ebuf));
+        return tern_errf(err, errlen, "%s", os_error(errno, ebuf, sizeof ebuf));
     return 0;
 }

@@ -2,6 +2,7 @@
  *
  * Every node keeps the absolute path of its file and a 1-based line and
  * column, so that any consumer can report "file:line:column: reason". */
+#include "errf.h"
 #include "conf.h"
 
 #include <ctype.h>
@@ -254,18 +255,6 @@ int tern_conf_error(const tern_conf_node *n, char *err, size_t errlen, const cha
     return -1;
 }
 
-static int errf(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static int errf(char *err, size_t errlen, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    if (err && errlen)
-        vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-    return -1;
-}
 
 /* ---- YAML ------------------------------------------------------------- */
 
@@ -431,7 +420,7 @@ tern_conf_node *tern_conf_parse_yaml(const char *text, size_t len, const char *f
     b.err = err;
     b.errlen = errlen;
     if (!yaml_parser_initialize(&parser)) {
-        errf(err, errlen, "%s: cannot initialise the YAML parser", b.file);
+        tern_errf(err, errlen, "%s: cannot initialise the YAML parser", b.file);
         return NULL;
     }
     yaml_parser_set_input_string(&parser, (const unsigned char *)text, len);
@@ -530,7 +519,7 @@ static tern_conf_node *load_file(const char *abs, char *err, size_t errlen)
 {
     FILE *f = fopen(abs, "rb");
     if (!f) {
-        errf(err, errlen, "%s: %s", abs, strerror(errno));
+        tern_errf(err, errlen, "%s: %s", abs, strerror(errno));
         return NULL;
     }
     char *buf = NULL;
@@ -546,7 +535,7 @@ static tern_conf_node *load_file(const char *abs, char *err, size_t errlen)
             break;
     }
     if (ferror(f)) {
-        errf(err, errlen, "%s: read error: %s", abs, strerror(errno));
+        tern_errf(err, errlen, "%s: read error: %s", abs, strerror(errno));
         fclose(f);
         free(buf);
         return NULL;
@@ -572,7 +561,7 @@ static tern_conf_node *load_dir(const char *dir, char *err, size_t errlen)
     struct dirent **list = NULL;
     int n = scandir(dir, &list, yaml_entry, by_name);
     if (n < 0) {
-        errf(err, errlen, "%s: %s", dir, strerror(errno));
+        tern_errf(err, errlen, "%s: %s", dir, strerror(errno));
         return NULL;
     }
     tern_conf_node *root = tern_conf_new(TERN_CONF_MAP, dir, 1, 1);
@@ -613,7 +602,7 @@ tern_conf_node *tern_conf_load_ex(const char *path, bool ignore_unsupported, cha
     tern_conf_node *root = NULL;
 
     if (stat(abs, &st) != 0)
-        errf(err, errlen, "%s: %s", path, strerror(errno));
+        tern_errf(err, errlen, "%s: %s", path, strerror(errno));
     else if (S_ISDIR(st.st_mode))
         root = load_dir(abs, err, errlen);
     else if (is_yaml_name(abs))
@@ -643,7 +632,7 @@ static const char *type_name(const tern_conf_node *n)
 static int need_node(const tern_conf_node *n, char *err, size_t errlen)
 {
     if (!n)
-        return errf(err, errlen, "missing value");
+        return tern_errf(err, errlen, "missing value");
     return 0;
 }
 

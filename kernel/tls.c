@@ -1,5 +1,6 @@
 /* TLS with OpenSSL over memory BIOs: the context built from server.tls and
  * the per-connection engine fed by the worker's read and write paths. */
+#include "errf.h"
 #include "tls.h"
 
 #include <ctype.h>
@@ -42,18 +43,6 @@ struct tern_tls_conn {
 
 /* ---- errors ------------------------------------------------------------ */
 
-static int errf(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-
-static int errf(char *err, size_t errlen, const char *fmt, ...)
-{
-    if (err && errlen) {
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(err, errlen, fmt, ap);
-        va_end(ap);
-    }
-    return -1;
-}
 
 /* The first reason OpenSSL queued (the most specific: later entries say
  * which layer passed it on), then the queue is emptied. */
@@ -92,20 +81,20 @@ static int load_pair(SSL_CTX *ssl, const tern_tls_opts *o, char *err, size_t err
 {
     char why[512], r[256];
     if (check_readable(o->cert, why, sizeof why) < 0 || check_readable(o->key, why, sizeof why) < 0)
-        return errf(err, errlen, "error parsing X509 certificate/key pair: %s", why);
+        return tern_errf(err, errlen, "error parsing X509 certificate/key pair: %s", why);
     if (SSL_CTX_use_certificate_chain_file(ssl, o->cert) != 1)
-        return errf(err, errlen, "error parsing X509 certificate/key pair: %s: %s", o->cert,
+        return tern_errf(err, errlen, "error parsing X509 certificate/key pair: %s: %s", o->cert,
                     ssl_reason(r, sizeof r));
     if (SSL_CTX_use_PrivateKey_file(ssl, o->key, SSL_FILETYPE_PEM) != 1) {
         unsigned long e = ERR_peek_error();
         if (ERR_GET_LIB(e) != ERR_LIB_X509 || (ERR_GET_REASON(e) != X509_R_KEY_VALUES_MISMATCH &&
                                                ERR_GET_REASON(e) != X509_R_KEY_TYPE_MISMATCH))
-            return errf(err, errlen, "error parsing X509 certificate/key pair: %s: %s", o->key,
+            return tern_errf(err, errlen, "error parsing X509 certificate/key pair: %s: %s", o->key,
                         ssl_reason(r, sizeof r));
     }
     if (ERR_peek_error() || SSL_CTX_check_private_key(ssl) != 1) {
         ERR_clear_error();
-        return errf(err, errlen,
+        return tern_errf(err, errlen,
                     "error parsing X509 certificate/key pair: private key does not match public key");
     }
     return 0;
@@ -115,10 +104,10 @@ static int load_ca(SSL_CTX *ssl, const char *ca, char *err, size_t errlen)
 {
     char why[512];
     if (check_readable(ca, why, sizeof why) < 0)
-        return errf(err, errlen, "%s", why);
+        return tern_errf(err, errlen, "%s", why);
     if (SSL_CTX_load_verify_locations(ssl, ca, NULL) != 1) {
         ERR_clear_error();
-        return errf(err, errlen, "failed to parse root ca certificate");
+        return tern_errf(err, errlen, "failed to parse root ca certificate");
     }
     /* Tell clients which CAs are acceptable (their libraries pick the
      * certificate to present from this list). */
@@ -132,18 +121,18 @@ static int load_ca(SSL_CTX *ssl, const char *ca, char *err, size_t errlen)
 tern_tls_ctx *tern_tls_ctx_new(const tern_tls_opts *o, char *err, size_t errlen)
 {
     if (!o->cert) {
-        errf(err, errlen, "TLS Server certificate must be present and valid");
+        tern_errf(err, errlen, "TLS Server certificate must be present and valid");
         return NULL;
     }
     if (!o->key) {
-        errf(err, errlen, "TLS Server private key must be present and valid");
+        tern_errf(err, errlen, "TLS Server private key must be present and valid");
         return NULL;
     }
     ERR_clear_error();
     SSL_CTX *ssl = SSL_CTX_new(TLS_server_method());
     if (!ssl) {
         char r[256];
-        errf(err, errlen, "cannot create a TLS context: %s", ssl_reason(r, sizeof r));
+        tern_errf(err, errlen, "cannot create a TLS context: %s", ssl_reason(r, sizeof r));
         return NULL;
     }
     SSL_CTX_set_min_proto_version(ssl, o->min_version == 13 ? TLS1_3_VERSION : TLS1_2_VERSION);
@@ -157,11 +146,11 @@ tern_tls_ctx *tern_tls_ctx_new(const tern_tls_opts *o, char *err, size_t errlen)
 
     char r[256];
     if (SSL_CTX_set_cipher_list(ssl, o->ciphers ? o->ciphers : DEFAULT_CIPHERS) != 1) {
-        errf(err, errlen, "invalid cipher list: %s", ssl_reason(r, sizeof r));
+        tern_errf(err, errlen, "invalid cipher list: %s", ssl_reason(r, sizeof r));
         goto fail;
     }
     if (o->ciphersuites && SSL_CTX_set_ciphersuites(ssl, o->ciphersuites) != 1) {
-        errf(err, errlen, "invalid TLS 1.3 cipher suites: %s", ssl_reason(r, sizeof r));
+        tern_errf(err, errlen, "invalid TLS 1.3 cipher suites: %s", ssl_reason(r, sizeof r));
         goto fail;
     }
     if (load_pair(ssl, o, err, errlen) < 0)

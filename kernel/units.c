@@ -1,4 +1,5 @@
 /* Sizes and durations, read the way nats-server reads them (see units.h). */
+#include "errf.h"
 #include "units.h"
 
 #include <ctype.h>
@@ -9,19 +10,6 @@
 #include <string.h>
 #include <strings.h>
 
-static int fail(char *why, size_t whylen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static int fail(char *why, size_t whylen, const char *fmt, ...)
-{
-    if (why && whylen) {
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(why, whylen, fmt, ap);
-        va_end(ap);
-    }
-    return -1;
-}
 
 /* The suffixes of nats-server's conf/parse.go, lower-cased. */
 static const struct {
@@ -53,7 +41,7 @@ int tern_units_size(const char *s, int64_t *out, char *why, size_t whylen)
     for (; isdigit((unsigned char)*p); p++) {
         unsigned d = (unsigned)(*p - '0');
         if (v > (UINT64_MAX - d) / 10)
-            return fail(why, whylen, "size '%s' is out of range", s);
+            return tern_errf(why, whylen, "size '%s' is out of range", s);
         v = v * 10 + d;
     }
     for (size_t i = 0; i < sizeof size_suffixes / sizeof size_suffixes[0]; i++) {
@@ -61,13 +49,13 @@ int tern_units_size(const char *s, int64_t *out, char *why, size_t whylen)
             continue;
         uint64_t mult = (uint64_t)size_suffixes[i].mult;
         if (v > (uint64_t)INT64_MAX / mult)
-            return fail(why, whylen, "size '%s' is out of range", s);
+            return tern_errf(why, whylen, "size '%s' is out of range", s);
         int64_t r = (int64_t)(v * mult);
         *out = neg ? -r : r;
         return 0;
     }
 bad:
-    return fail(why, whylen,
+    return tern_errf(why, whylen,
                 "invalid size '%s': expected an integer with an optional suffix "
                 "K, M, G, T (1000-based) or KB, MB, GB, TB (1024-based)", s);
 }
@@ -140,7 +128,7 @@ int tern_units_duration_ms(const char *orig, int64_t *out, char *why, size_t why
         while (s[ulen] && s[ulen] != '.' && !isdigit((unsigned char)s[ulen]))
             ulen++;
         if (ulen == 0)
-            return fail(why, whylen, "time: missing unit in duration \"%s\"", orig);
+            return tern_errf(why, whylen, "time: missing unit in duration \"%s\"", orig);
         uint64_t unit = 0;
         for (size_t i = 0; i < sizeof duration_units / sizeof duration_units[0]; i++) {
             if (strlen(duration_units[i].unit) == ulen &&
@@ -150,7 +138,7 @@ int tern_units_duration_ms(const char *orig, int64_t *out, char *why, size_t why
             }
         }
         if (unit == 0)
-            return fail(why, whylen, "time: unknown unit \"%.*s\" in duration \"%s\"",
+            return tern_errf(why, whylen, "time: unknown unit \"%.*s\" in duration \"%s\"",
                         (int)ulen, s, orig);
         s += ulen;
         if (v > GO_DUR_LIMIT / unit)
@@ -175,7 +163,7 @@ int tern_units_duration_ms(const char *orig, int64_t *out, char *why, size_t why
     *out = (int64_t)(d / 1000000);
     return 0;
 invalid:
-    return fail(why, whylen, "time: invalid duration \"%s\"", orig);
+    return tern_errf(why, whylen, "time: invalid duration \"%s\"", orig);
 }
 
 int tern_units_seconds_ms(const char *s, int64_t *out, char *why, size_t whylen)
@@ -191,7 +179,7 @@ int tern_units_seconds_ms(const char *s, int64_t *out, char *why, size_t whylen)
     int64_t secs = 0;
     for (; isdigit((unsigned char)*p); p++) {
         if (secs > (INT64_MAX / 1000 - 9) / 10)
-            return fail(why, whylen, "duration '%s' is out of range", s);
+            return tern_errf(why, whylen, "duration '%s' is out of range", s);
         secs = secs * 10 + (*p - '0');
     }
     int64_t ms = secs * 1000;
@@ -210,7 +198,7 @@ int tern_units_seconds_ms(const char *s, int64_t *out, char *why, size_t whylen)
     *out = neg ? -ms : ms;
     return 0;
 bad:
-    return fail(why, whylen, "invalid number of seconds '%s'", s);
+    return tern_errf(why, whylen, "invalid number of seconds '%s'", s);
 }
 
 void tern_units_format_duration(int64_t ms, char *buf, size_t len)

@@ -128,7 +128,8 @@ static const char *seen_as(int p, const char *s, int q, char *buf, size_t n)
         return buf;
     }
     if (p == 2 && q == 1 && match("asvc.>", s)) {   /* B's request → A */
-        snprintf(buf, n, "svc.%s", s + 5);
+        const char *rest = strchr(s, '.'); /* after "asvc." */
+        snprintf(buf, n, "svc.%s", rest ? rest + 1 : "");
         return buf;
     }
     return NULL;
