@@ -10,6 +10,7 @@
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
@@ -26,8 +27,9 @@
 #define IT_START_DEADLINE_MS 10000
 #define IT_STOP_DEADLINE_MS  10000
 
-static int passed;
-static int failed;
+/* Checks may run on a test's own threads. */
+static atomic_int passed;
+static atomic_int failed;
 
 bool it_check_at(bool cond, const char *file, int line, const char *fmt, ...)
 {
@@ -48,7 +50,7 @@ bool it_check_at(bool cond, const char *file, int line, const char *fmt, ...)
 
 int it_summary(void)
 {
-    printf("%d passed, %d failed\n", passed, failed);
+    printf("%d passed, %d failed\n", atomic_load(&passed), atomic_load(&failed));
     fflush(stdout);
     return failed == 0 && passed > 0 ? 0 : 1;
 }
