@@ -7,7 +7,7 @@ cd "$(dirname "$0")/.."
 
 pkgs=(build-essential cmake pkg-config
       libuv1-dev libssl-dev libsodium-dev libyaml-dev libjansson-dev
-      libcmocka-dev libnats-dev nats-server jq python3)
+      libcmocka-dev libnats-dev nats-server jq python3 openssl)
 missing=()
 for p in "${pkgs[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
