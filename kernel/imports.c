@@ -256,6 +256,18 @@ static void resp_drop(tern_resp_map *m, const char *token)
     pthread_mutex_unlock(&m->mu);
 }
 
+void tern_imports_sweep(tern_accounts *r, uint64_t now_ms)
+{
+    for (size_t i = 0; i < r->n; i++) {
+        tern_resp_map *m = r->accs[i]->resp;
+        if (!m)
+            continue;
+        pthread_mutex_lock(&m->mu);
+        sweep_locked(m, now_ms);
+        pthread_mutex_unlock(&m->mu);
+    }
+}
+
 size_t tern_imports_pending_responses(tern_account *exporter)
 {
     tern_resp_map *m = exporter->resp;

@@ -19,8 +19,8 @@
  * type: singleton after the first response; stream and chunked when
  * response_threshold passes without a response, or on an empty response
  * (no payload, no headers); any type when a response reaches nobody.
- * Expired mappings are swept lazily (at most once a second, when the map
- * is used) and never answer. The `Nats-Request-Info` header nats-server
+ * Expired mappings never answer; they are swept every second (the
+ * server's main loop, tern_imports_sweep) and when the map is used. The `Nats-Request-Info` header nats-server
  * adds to imported requests is not added. */
 #ifndef TERN_IMPORTS_H
 #define TERN_IMPORTS_H
@@ -69,6 +69,11 @@ char *tern_subject_transform(const char *src, const char *dst, const char *subje
                              char *buf, size_t cap, size_t *outlen);
 /* Whether some subject matches both patterns. */
 bool tern_subjects_overlap(const char *a, const char *b);
+
+/* Drop the expired response mappings of every account (any thread;
+ * the server's main loop calls it every second). now_ms: libuv's clock
+ * (uv_now of any loop). */
+void tern_imports_sweep(tern_accounts *r, uint64_t now_ms);
 
 /* Response mappings currently held by an exporting account (tests,
  * statistics). */

@@ -42,10 +42,8 @@ static inline void append_num(tern_buf *b, size_t v)
 /* Append one MSG/HMSG frame for subscription s to b. A message with
  * headers goes out as HMSG to clients that negotiated headers and as MSG
  * without the header block to the others. Sizes go out as the publisher
- * wrote them, as nats-server does. Returns the payload bytes framed; the
- * reply's offset in b goes to *reply_at (when there is a reply). */
-static size_t frame_msg(tern_buf *b, const tern_csub *s, const tern_pub_args *m, bool headers,
-                        size_t *reply_at)
+ * wrote them, as nats-server does. Returns the payload bytes framed. */
+static size_t frame_msg(tern_buf *b, const tern_csub *s, const tern_pub_args *m, bool headers)
 {
     bool hmsg = m->hdr_len > 0 && headers;
     const char *data = m->data;
@@ -71,7 +69,6 @@ static size_t frame_msg(tern_buf *b, const tern_csub *s, const tern_pub_args *m,
     o += s->sid_len;
     *o++ = ' ';
     if (m->reply) {
-        *reply_at = (size_t)(o - b->data);
         memcpy(o, m->reply, m->reply_len);
         o += m->reply_len;
         *o++ = ' ';
@@ -105,9 +102,31 @@ typedef struct remote_rec {
     tern_csub   *s;
     uint32_t     len;        /* frame bytes */
     uint32_t     slow;       /* 1: close c as a slow consumer (no frame) */
-    uint32_t     reply_at;   /* allow_responses: the reply within the frame */
-    uint32_t     reply_len;  /* 0: nothing to record */
 } remote_rec;
+
+/* The reply subject of a framed MSG/HMSG (the token before the size
+ * fields when there is one more token than without a reply). */
+static bool frame_reply(const char *frame, size_t len, const char **reply, size_t *reply_len)
+{
+    const char *end = memchr(frame, '\r', len);
+    if (!end)
+        return false;
+    const char *tok[6];
+    size_t tl[6], n = 0;
+    for (const char *p = frame; p < end && n < 6;) {
+        const char *sp = memchr(p, ' ', (size_t)(end - p));
+        const char *e = sp ? sp : end;
+        tok[n] = p;
+        tl[n++] = (size_t)(e - p);
+        p = e + 1;
+    }
+    size_t with_reply = frame[0] == 'H' ? 6 : 5;
+    if (n != with_reply)
+        return false;
+    *reply = tok[3];
+    *reply_len = tl[3];
+    return true;
+}
 
 /* Frame for a connection on another worker: into this worker's batch for
  * it. The owner applies it (counts, auto-unsubscribe) when it drains the
@@ -121,19 +140,14 @@ static bool deliver_remote(tern_worker *w, tern_csub *s, tern_client *c, const t
     size_t at = q->len;
     tern_buf_reserve(q, sizeof(remote_rec));
     q->len += sizeof(remote_rec);
-    size_t reply_at = 0;
-    frame_msg(q, s, m, tern_client_has(c, TERN_CF_HEADERS), &reply_at);
-    remote_rec r = {c, s, (uint32_t)(q->len - at - sizeof r), 0, 0, 0};
-    if (m->reply && tern_client_perms_wants_replies(c->perms)) {
-        r.reply_at = (uint32_t)(reply_at - at - sizeof r);
-        r.reply_len = (uint32_t)m->reply_len;
-    }
+    frame_msg(q, s, m, tern_client_has(c, TERN_CF_HEADERS));
+    remote_rec r = {c, s, (uint32_t)(q->len - at - sizeof r), 0};
     memcpy(q->data + at, &r, sizeof r);
     size_t pending = atomic_fetch_add_explicit(&c->remote_pending, r.len, memory_order_relaxed) +
                      r.len + atomic_load_explicit(&c->local_pending, memory_order_relaxed);
     if ((int64_t)pending > c->max_pending &&
         !atomic_exchange_explicit(&c->slow_posted, true, memory_order_relaxed)) {
-        remote_rec close = {c, NULL, 0, 1, 0, 0};
+        remote_rec close = {c, NULL, 0, 1};
         tern_buf_append(q, &close, sizeof close);
     }
     return true;
@@ -153,8 +167,7 @@ static bool deliver_client(tern_worker *w, tern_client *pub, tern_csub *s, const
         return false;
     if (s->max && s->delivered >= s->max)
         return false;
-    size_t reply_at = 0;
-    size_t size = frame_msg(&c->out, s, m, tern_client_has(c, TERN_CF_HEADERS), &reply_at);
+    size_t size = frame_msg(&c->out, s, m, tern_client_has(c, TERN_CF_HEADERS));
     if (m->reply && tern_client_perms_wants_replies(c->perms))
         tern_client_perms_note_reply(c->perms, m->reply, m->reply_len, w->now_ms);
     tern_client_delivered(c, s, size);
@@ -185,10 +198,11 @@ void tern_client_deliver_batch(tern_worker *w, const char *data, size_t len)
         if (tern_client_has(c, TERN_CF_CLOSING) || s->removed || (s->max && s->delivered >= s->max))
             continue;
         tern_buf_append(&c->out, frame, r.len);
-        if (r.reply_len && tern_client_perms_wants_replies(c->perms)) /* a reload may
-                                                                           have changed them */
-            tern_client_perms_note_reply(c->perms, frame + r.reply_at, r.reply_len,
-                                         uv_now(&w->loop));
+        const char *reply;
+        size_t reply_len;
+        if (tern_client_perms_wants_replies(c->perms) &&   /* allow_responses (rare) */
+            frame_reply(frame, r.len, &reply, &reply_len))
+            tern_client_perms_note_reply(c->perms, reply, reply_len, uv_now(&w->loop));
         tern_client_delivered(c, s, r.len);
     }
 }

@@ -18,6 +18,7 @@
 #include <sys/socket.h>
 #include "conf.h"
 #include "conf_server.h"
+#include "imports.h"
 #include "docs.h"
 #include "log.h"
 #include "tls.h"
@@ -272,6 +273,12 @@ void tern_server_resume_workers(tern_server *s)
 
 /* ---- shutdown and lame duck ---------------------------------------- */
 
+static void on_imports_timer(uv_timer_t *t)
+{
+    tern_server *s = t->data;
+    tern_imports_sweep(&s->accounts, uv_now(&s->loop));
+}
+
 static void shutdown_server(tern_server *s, int code)
 {
     if (s->shutting_down)
@@ -282,6 +289,8 @@ static void shutdown_server(tern_server *s, int code)
     close_listener(s);
     uv_timer_stop(&s->ldm_timer);
     uv_close((uv_handle_t *)&s->ldm_timer, NULL);
+    uv_timer_stop(&s->imports_timer);
+    uv_close((uv_handle_t *)&s->imports_timer, NULL);
     uv_close((uv_handle_t *)&s->main_wake, NULL);
     for (size_t i = 0; i < sizeof s->signals / sizeof *s->signals; i++)
         uv_close((uv_handle_t *)&s->signals[i], NULL);
@@ -546,6 +555,10 @@ int tern_server_init(tern_server *s, const tern_opts *opts, int argc, char **arg
     }
     uv_timer_init(&s->loop, &s->ldm_timer);
     s->ldm_timer.data = s;
+    uv_timer_init(&s->loop, &s->imports_timer);
+    s->imports_timer.data = s;
+    uv_timer_start(&s->imports_timer, on_imports_timer, 1000, 1000);
+    uv_unref((uv_handle_t *)&s->imports_timer);
     uv_async_init(&s->loop, &s->main_wake, on_main_wake);
     s->main_wake.data = s;
     uv_unref((uv_handle_t *)&s->main_wake);

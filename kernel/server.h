@@ -32,6 +32,7 @@ typedef struct tern_server {
     int           port;            /* the bound port */
     uv_signal_t   signals[6];
     uv_timer_t    ldm_timer;
+    uv_timer_t    imports_timer;   /* sweeps expired service responses (imports.h) */
     uv_async_t    main_wake;       /* workers → main: the last client left */
     tern_worker  *workers;
     int           nworkers;

@@ -15,11 +15,15 @@
 #include "harness.h"
 
 #define THRESHOLD_MS 300
+/* "s3cret", cost 4; and the user key pair of test_auth.c */
+#define BCRYPT    "$2b$04$zY9U3scvoA0VB2XuNskCvupmZJmiRJfD5fUgCi4/M.VRCIX/koctW"
+#define USER_SEED "SUAJ5DFIFHFL7KKS6NQBQRIZTF7I6WM6PWUBG3YNKSAPLUK24TREB7WUHY"
+#define USER_PUB  "UBLEFVRS74IECMLNLVKR57BMDKF6KCF44PPF3LJKYAJQLLYBDCLNHW7I"
 
 static const char yaml[] =
     "accounts:\n"
     "  A:\n"
-    "    users: [ {user: a, password: a} ]\n"
+    "    users: [ {user: a, password: a}, {user: bc, password: \"" BCRYPT "\"} ]\n"
     "    exports:\n"
     "      - { service: \"single.>\" }\n"
     "      - { service: strm, response: stream, response_threshold: 300ms }\n"
@@ -28,7 +32,7 @@ static const char yaml[] =
     "      - { stream: \"map.*.*\" }\n"
     "      - { stream: done }\n"
     "  B:\n"
-    "    users: [ {user: b, password: b} ]\n"
+    "    users: [ {user: b, password: b}, {nkey: " USER_PUB "} ]\n"
     "    imports:\n"
     "      - { service: { account: A, subject: \"single.>\" }, to: \"a.single.>\" }\n"
     "      - { service: { account: A, subject: strm } }\n"
@@ -39,11 +43,11 @@ static const char yaml[] =
 
 static const char conf[] =
     "accounts {\n"
-    "  A { users: [ {user: a, password: a} ]\n"
+    "  A { users: [ {user: a, password: a}, {user: bc, password: \"" BCRYPT "\"} ]\n"
     "      exports: [ {service: \"single.>\"}, {service: strm, response: stream, threshold: \"300ms\"},\n"
     "                 {service: chunk, response: chunked}, {stream: \"ticks.>\"}, {stream: \"map.*.*\"},\n"
     "                 {stream: done} ] }\n"
-    "  B { users: [ {user: b, password: b} ]\n"
+    "  B { users: [ {user: b, password: b}, {nkey: " USER_PUB "} ]\n"
     "      imports: [ {service: {account: A, subject: \"single.>\"}, to: \"a.single.>\"},\n"
     "                 {service: {account: A, subject: strm}},\n"
     "                 {service: {account: A, subject: chunk}, to: a.chunk},\n"
@@ -77,6 +81,58 @@ static bool next_is(natsSubscription *sub, const char *subject, const char *data
                        subject, data);
     natsMsg_Destroy(m);
     return ok;
+}
+
+static natsConnection *connect_opts(const it_server *s, const char *user, const char *pass,
+                                    const char *seed_file)
+{
+    natsOptions *o = NULL;
+    natsConnection *nc = NULL;
+    natsOptions_Create(&o);
+    natsOptions_SetURL(o, s->url);
+    natsOptions_SetAllowReconnect(o, false);
+    natsOptions_SetTimeout(o, 5000);
+    if (user)
+        natsOptions_SetUserInfo(o, user, pass);
+    if (seed_file)
+        natsOptions_SetNKeyFromSeed(o, USER_PUB, seed_file);
+    natsStatus st = natsConnection_Connect(&nc, o);
+    natsOptions_Destroy(o);
+    IT_CHECK(st == NATS_OK, "%s connects (%s)", user ? user : "the nkey user", natsStatus_GetText(st));
+    return st == NATS_OK ? nc : NULL;
+}
+
+/* A bcrypt user lands in A, an nkey user in B. */
+static void test_user_kinds(const it_server *s, natsConnection *a)
+{
+    char dir[] = "/tmp/tern-acc-XXXXXX", seed[64];
+    if (!mkdtemp(dir))
+        return;
+    snprintf(seed, sizeof seed, "%s/user.nk", dir);
+    FILE *f = fopen(seed, "w");
+    if (f) {
+        fputs(USER_SEED "\n", f);
+        fclose(f);
+    }
+    natsConnection *bc = connect_opts(s, "bc", "s3cret", NULL);
+    natsConnection *nk = connect_opts(s, NULL, NULL, seed);
+    natsSubscription *in_a = NULL, *in_b = NULL;
+    if (bc && nk) {
+        natsConnection_SubscribeSync(&in_a, bc, "ticks.>");
+        natsConnection_SubscribeSync(&in_b, nk, "fromA.ticks.>");
+        natsConnection_Flush(bc);
+        natsConnection_Flush(nk);
+        natsConnection_PublishString(a, "ticks.kinds", "k");
+        natsConnection_Flush(a);
+        next_is(in_a, "ticks.kinds", "k");     /* the bcrypt user is in A */
+        next_is(in_b, "fromA.ticks.kinds", "k"); /* the nkey user in B */
+    }
+    natsSubscription_Destroy(in_a);
+    natsSubscription_Destroy(in_b);
+    natsConnection_Destroy(bc);
+    natsConnection_Destroy(nk);
+    unlink(seed);
+    rmdir(dir);
 }
 
 /* A publishes on `done` (imported by B): once B has it, everything A
@@ -383,6 +439,7 @@ int main(void)
         natsConnection_SubscribeSync(&done, b, "done");
         natsConnection_Flush(b);
         test_streams(a, b, done);
+        test_user_kinds(&s, a);
         test_singleton(a, b);
         test_request_api(a, b);
         test_concurrent_requests(&s, a);
