@@ -17,9 +17,11 @@
 #include "docs.h"
 #include "imports.h"
 #include "log.h"
+#include "module.h"
 #include "perms.h"
 #include "route.h"
 #include "server.h"
+#include "sysacc.h"
 #include "tls.h"
 #include "worker.h"
 #include "xalloc.h"
@@ -276,6 +278,8 @@ void tern_client_close(tern_client *c, tern_close_reason reason)
     c->flags |= TERN_CF_CLOSING;
     c->close_reason = reason;
     tern_docs_closed_add(c); /* connz?state=closed, before the subs go */
+    tern_module_client_event(c, TERN_EVT_CLIENT_CLOSED, tern_close_reason_str(reason));
+    tern_sysacc_client_closed(c, reason); /* before the account count drops */
     if (tern_worker_current() != c->w) /* a visiting worker (worker.h) */
         c->w->needs_wake = true;
     uv_timer_stop(&c->ping_timer);
@@ -710,6 +714,7 @@ static int parse_connect(const char *json, size_t len, connect_opts *o, tern_aut
  * account, protocol, no_responders, then the options take effect. */
 static int finish_connect(tern_client *c, const connect_opts *o)
 {
+    bool first = !has(c, TERN_CF_CONNECT_RECEIVED);
     if (o->account_set) {
         tern_client_send_err(c, "Authorization Violation");
         tern_client_close(c, TERN_CLOSE_AUTH_VIOLATION);
@@ -735,6 +740,10 @@ static int finish_connect(tern_client *c, const connect_opts *o)
     c->parser.headers = headers;
     c->parser.require_connect = false;
     send_ok(c);
+    if (first) {
+        tern_module_client_event(c, TERN_EVT_CLIENT_CONNECTED, NULL);
+        tern_sysacc_client_connected(c);
+    }
     return TERN_PARSE_OK;
 }
 
@@ -756,6 +765,7 @@ typedef struct tern_client_auth {
     const tern_auth_user *user; /* the decision's user (NULL: token or none) */
     char           *bound;      /* the name of the user the connection is
                                    bound to ("" for token or none) */
+    tern_account   *module_acc; /* the account a module's decision named */
 } tern_client_auth;
 
 static bool parse_input(tern_client *c, const char *p, size_t n);
@@ -778,7 +788,8 @@ static void auth_init(tern_client *c)
     tern_client_auth *a = tern_xcalloc(1, sizeof *a);
     uv_timer_init(&c->w->loop, &a->timer);
     a->timer.data = c;
-    if (tern_auth_nonce_required(opts_of(c)->auth))
+    /* An authenticating module may check nkey signatures over it. */
+    if (tern_auth_nonce_required(opts_of(c)->auth) || tern_module_auth_active())
         tern_auth_new_nonce(a->nonce);
     c->auth = a;
     c->parser.require_connect = true;
@@ -791,8 +802,10 @@ static void auth_release(tern_client *c)
     tern_client_auth *a = c->auth;
     if (!a)
         return;
-    if (a->pending)
+    if (a->pending) {
         tern_auth_forget(c->cid);
+        tern_module_auth_forget(c->cid);
+    }
     a->timer.data = a;
     uv_close((uv_handle_t *)&a->timer, auth_state_free);
     c->auth = NULL;
@@ -840,7 +853,7 @@ static bool bind_user(tern_client *c)
         tern_client_close(c, TERN_CLOSE_AUTH_VIOLATION);
         return false;
     }
-    tern_account *acc = srv->gacc;
+    tern_account *acc = a->module_acc ? a->module_acc : srv->gacc;
     if (u && u->account > 0) {
         const tern_accounts_conf *conf = a->conf->accounts;
         acc = conf && (size_t)u->account < conf->n
@@ -1007,12 +1020,39 @@ static void on_auth_slow_done(void *owner, bool ok)
         resume_input(c);
 }
 
+/* A module's decision (module.h), on this worker's loop; only called
+ * while the connection is registered. */
+static void on_auth_module_done(void *owner, bool ok, tern_account *acc)
+{
+    tern_client *c = owner;
+    c->auth->pending = false;
+    c->auth->user = NULL;
+    c->auth->module_acc = acc;
+    c->w->now_ms = uv_now(&c->w->loop);
+    connect_opts o = c->auth->connect;
+    if (auth_decided(c, &o, ok) == TERN_PARSE_OK)
+        resume_input(c);
+}
+
 static int authenticate(tern_client *c, const connect_opts *o)
 {
     tern_client_auth *a = c->auth;
     tern_auth_slow slow;
     tern_auth_unref(a->conf);
     a->conf = tern_auth_ref(opts_of(c)->auth);
+    tern_account *macc = NULL;
+    switch (tern_module_auth_start(c, &a->creds, a->nonce, &macc, on_auth_module_done)) {
+    case TERN_MODAUTH_PENDING:
+        a->connect = *o;
+        a->pending = true;
+        return TERN_PARSE_PAUSE;
+    case TERN_MODAUTH_ALLOW:
+        a->user = NULL;
+        a->module_acc = macc;
+        return auth_decided(c, o, true);
+    case TERN_MODAUTH_DENY:
+        return auth_decided(c, o, false);
+    }
     tern_auth_result r = tern_auth_decide(a->conf, &a->creds, a->nonce[0] ? a->nonce : NULL,
                                           &slow, &a->user);
     if (r != TERN_AUTH_SLOW)
@@ -1387,7 +1427,7 @@ void tern_client_accept_fd(tern_worker *w, int fd)
     c->parser.headers = false;
     c->parser.require_connect = false;
     c->last_activity_ms = c->last_ping_in_ms = uv_now(&w->loop);
-    if (tern_auth_required(s->opts.auth))
+    if (tern_auth_required(s->opts.auth) || tern_module_auth_active())
         auth_init(c);
 
     send_info(c);

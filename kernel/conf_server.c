@@ -11,6 +11,7 @@
 #include "buf.h"
 #include "conf_accounts.h"
 #include "conf_auth.h"
+#include "module.h"
 #include "tls.h"
 #include "units.h"
 
@@ -575,8 +576,8 @@ int tern_conf_apply(const tern_conf_node *root, tern_opts *o, char *err, size_t 
         return tern_conf_error(root, err, errlen, "the top level must be a mapping of keys");
     for (size_t i = 0; i < root->n; i++) {
         const tern_conf_node *k = root->pairs[i].key;
-        if (strcmp(k->value, "server") != 0 && !tern_conf_is_auth_key(k->value) &&
-            !tern_conf_is_accounts_key(k->value))
+        if (strcmp(k->value, "server") != 0 && strcmp(k->value, "modules") != 0 &&
+            !tern_conf_is_auth_key(k->value) && !tern_conf_is_accounts_key(k->value))
             return tern_conf_error(k, err, errlen, "unknown key '%s'", k->value);
     }
     const tern_conf_node *server = tern_conf_get(root, "server");
@@ -584,5 +585,11 @@ int tern_conf_apply(const tern_conf_node *root, tern_opts *o, char *err, size_t 
         return -1;
     if (tern_conf_apply_auth(root, o, err, errlen) < 0)
         return -1;
+    /* The loader's keys are checked here; each module checks its own. */
+    const tern_conf_node *mods = tern_conf_get(root, "modules");
+    if (tern_modules_conf_check(mods, err, errlen) < 0)
+        return -1;
+    tern_conf_free(o->modules);
+    o->modules = mods ? tern_conf_copy(mods) : NULL;
     return validate(&c);
 }

@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "account.h"
+#include "module.h"
 #include "server.h"
 #include "xalloc.h"
 
@@ -395,16 +396,25 @@ json_t *tern_docs_get(tern_server *s, const char *name, tern_docs_param_fn get, 
         bool subs = false; /* subs=detail or a boolean, as connz */
         const char *v = tern_docs_param(get, ud, "subs");
         if (!v || !strcasecmp(v, "detail") ||
-            tern_docs_param_bool(get, ud, "subs", &subs, err, errlen) == 0)
-            doc = tern_docs_routez(s);
+            tern_docs_param_bool(get, ud, "subs", &subs, err, errlen) == 0) {
+            doc = tern_module_info(name);   /* a link module's answer first */
+            if (!doc)
+                doc = tern_docs_routez(s);
+        }
     } else if (!strcmp(name, "gatewayz")) {
         bool accs = false;
-        if (tern_docs_param_bool(get, ud, "accs", &accs, err, errlen) == 0)
-            doc = tern_docs_gatewayz(s);
+        if (tern_docs_param_bool(get, ud, "accs", &accs, err, errlen) == 0) {
+            doc = tern_module_info(name);   /* a link module's answer first */
+            if (!doc)
+                doc = tern_docs_gatewayz(s);
+        }
     } else if (!strcmp(name, "leafz")) {
         bool subs = false;
-        if (tern_docs_param_bool(get, ud, "subs", &subs, err, errlen) == 0)
-            doc = tern_docs_leafz(s);
+        if (tern_docs_param_bool(get, ud, "subs", &subs, err, errlen) == 0) {
+            doc = tern_module_info(name);   /* a link module's answer first */
+            if (!doc)
+                doc = tern_docs_leafz(s);
+        }
     } else if (!strcmp(name, "statsz")) {
         doc = tern_docs_statsz(s, 0);
     } else {

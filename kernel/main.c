@@ -7,6 +7,7 @@
 #include "cli.h"
 #include "conf.h"
 #include "log.h"
+#include "module.h"
 #include "server.h"
 
 int main(int argc, char **argv)
@@ -57,6 +58,13 @@ int main(int argc, char **argv)
         return rc == 0 ? 0 : 1;
     }
     if (check) {
+        /* Each module checks its own section (its validate entry). */
+        if (tern_modules_validate(opts.modules, opts.modules_dir, err, sizeof err) != 0) {
+            fprintf(stderr, "ternd: %s\n", err);
+            free(config);
+            tern_opts_free(&opts);
+            return 1;
+        }
         printf("ternd: configuration %s is valid\n", config ? config : "(defaults)");
         free(config);
         tern_opts_free(&opts);

@@ -2,6 +2,7 @@
 #include "opts.h"
 
 #include "auth.h"
+#include "conf.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -51,6 +52,7 @@ void tern_opts_free(tern_opts *o)
     free(o->tls.ciphers);
     free(o->tls.ciphersuites);
     tern_auth_unref(o->auth);
+    tern_conf_free(o->modules);
     memset(o, 0, sizeof *o);
 }
 
@@ -69,6 +71,7 @@ void tern_opts_copy(tern_opts *dst, const tern_opts *src)
     dst->tls.ciphers = dup_or_null(src->tls.ciphers);
     dst->tls.ciphersuites = dup_or_null(src->tls.ciphersuites);
     dst->auth = tern_auth_ref(src->auth);
+    dst->modules = src->modules ? tern_conf_copy(src->modules) : NULL;
 }
 
 int64_t tern_opts_default_auth_timeout_ms(const tern_opts *o)

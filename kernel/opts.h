@@ -73,6 +73,8 @@ typedef struct tern_opts {
     char    *pid_file;
     char    *ports_file_dir;       /* write <prog>_<pid>.ports like nats-server */
     char    *modules_dir;
+    struct tern_conf_node *modules; /* the `modules:` section (owned copy;
+                                      NULL: none), read by module.c */
 } tern_opts;
 
 /* Fill with nats-server defaults. */

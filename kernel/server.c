@@ -21,6 +21,8 @@
 #include "imports.h"
 #include "docs.h"
 #include "log.h"
+#include "module.h"
+#include "sysacc.h"
 #include "tls.h"
 #include "xalloc.h"
 
@@ -273,6 +275,8 @@ void tern_server_resume_workers(tern_server *s)
 
 /* ---- shutdown and lame duck ---------------------------------------- */
 
+/* Service response mappings that expired are swept here too, not only
+ * when their account's map is used again (imports.h). */
 static void on_imports_timer(uv_timer_t *t)
 {
     tern_server *s = t->data;
@@ -287,6 +291,7 @@ static void shutdown_server(tern_server *s, int code)
     s->exit_code = code;
     tern_noticef("Initiating Shutdown...");
     close_listener(s);
+    tern_modules_stop(s);
     uv_timer_stop(&s->ldm_timer);
     uv_close((uv_handle_t *)&s->ldm_timer, NULL);
     uv_timer_stop(&s->imports_timer);
@@ -294,6 +299,7 @@ static void shutdown_server(tern_server *s, int code)
     uv_close((uv_handle_t *)&s->main_wake, NULL);
     for (size_t i = 0; i < sizeof s->signals / sizeof *s->signals; i++)
         uv_close((uv_handle_t *)&s->signals[i], NULL);
+    tern_sysacc_stop(s); /* SHUTDOWN goes out before the workers stop */
     for (int i = 0; i < s->nworkers; i++)
         tern_worker_stop(&s->workers[i]);
 }
@@ -377,6 +383,7 @@ static void enter_lame_duck(tern_server *s)
         return;
     s->ldm = true;
     tern_noticef("Entering lame duck mode, stop accepting new clients");
+    tern_sysacc_lame_duck(s);
     close_listener(s);
     if (atomic_load(&s->nclients) == 0) {
         shutdown_server(s, 0);
@@ -433,8 +440,17 @@ static void reload(tern_server *s)
         tern_opts_free(&next);
         return;
     }
+    /* Modules load and validate before anything is swapped (module.h). */
+    tern_modules_plan *mods = tern_modules_prepare(s, &next, err, sizeof err);
+    if (!mods) {
+        tern_errorf("Failed to reload server configuration: %s", err);
+        tern_tls_ctx_free(tls);
+        tern_opts_free(&next);
+        return;
+    }
 
     tern_server_pause_workers(s);
+    tern_modules_commit(mods);
     tern_tls_ctx *old_tls = s->tls;
     s->tls = tls;
     tern_opts_free(&s->opts);
@@ -452,6 +468,7 @@ static void reload(tern_server *s)
         }
     }
     tern_server_resume_workers(s);
+    tern_modules_finish(mods);
     tern_tls_ctx_free(old_tls);
     tern_docs_mark_config_load();
     tern_noticef("Reloaded server configuration");
@@ -538,6 +555,8 @@ int tern_server_init(tern_server *s, const tern_opts *opts, int argc, char **arg
         if (tern_worker_start(&s->workers[i]) != 0)
             return -1;
     s->workers_started = true;
+    tern_modules_start(s);
+    tern_sysacc_start(s);
     start_listening(s, fd);
     tern_noticef("Listening for client connections on %s:%d", s->opts.host, s->port);
     if (s->tls)
@@ -590,6 +609,7 @@ void tern_server_free(tern_server *s)
     }
     for (int i = 0; i < s->nworkers; i++)
         tern_worker_free(&s->workers[i]);
+    tern_sysacc_free(s);   /* finished by the close callbacks below if needed */
     uv_run(&s->loop, UV_RUN_NOWAIT);
     uv_loop_close(&s->loop);
     tern_accounts_free(&s->accounts);

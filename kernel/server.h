@@ -58,6 +58,7 @@ typedef struct tern_server {
     size_t        info_prefix_len;
     char         *ldm_info;        /* async INFO with "ldm":true */
     size_t        ldm_info_len;
+    struct tern_sysacc *sysacc;    /* system account events and requests (sysacc.h) */
 } tern_server;
 
 /* Set up everything and bind (opts is copied). Returns 0 or -1 (logged). */

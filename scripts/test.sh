@@ -15,3 +15,6 @@ for type in Release Asan Tsan; do
     echo "=== ${type} tests"
     (cd "$dir" && ctest --output-on-failure --timeout 300 -j"$jobs")
 done
+# libFuzzer targets: replay the regressions, then 20 s per target.
+echo "=== fuzz"
+bash tests/fuzz/run.sh 20

@@ -631,7 +631,9 @@ static void test_apply_errors(void **state)
 {
     (void)state;
     expect_apply_error("server: {}\naccountz: {}\n", "/etc/tern/t.yaml:2:1: unknown key 'accountz'");
-    expect_apply_error("modules:\n  monitor: {}\n", "/etc/tern/t.yaml:1:1: unknown key 'modules'");
+    /* modules: the loader's keys are checked here (module.c) */
+    expect_apply_error("modules:\n  monitor: [1]\n",
+                       "/etc/tern/t.yaml:2:12: module monitor: expected a mapping of options");
     expect_apply_error("server:\n  port: 1\n  max_paylod: 1MB\n",
                        "/etc/tern/t.yaml:3:3: unknown key 'max_paylod' in server");
     expect_apply_error("server:\n  Port: 1\n", "/etc/tern/t.yaml:2:3: unknown key 'Port' in server");

@@ -1,0 +1,24 @@
+/* What module.c (loader, registry, hooks) and module_api.c (the host API
+ * table) share; nothing else includes this. */
+#ifndef TERN_MODULE_INT_H
+#define TERN_MODULE_INT_H
+
+#include "module.h"
+
+/* The running server (set once modules start or reload). */
+extern tern_server *tern_mod_srv;
+
+void    tern_mod_set_error(tern_module *m, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+tern_rc tern_mod_hook_add(tern_module *m, uint32_t evt, int32_t prio, tern_hook_fn fn, void *ud);
+tern_rc tern_mod_auth_complete(tern_async tok, tern_verdict v, const char *account);
+bool    tern_mod_is_loader_key(const char *k);
+/* Drop the module's internal subscriptions (no callback starts after). */
+void    tern_mod_unsubscribe_all(tern_module *m);
+/* Drop its subscriptions and stop its timers (main thread). */
+void    tern_mod_release_resources(tern_module *m);
+/* Free what removed subscriptions left for callbacks still running: only
+ * after every worker passed a barrier since the removals. */
+void    tern_mod_free_dead_subs(void);
+
+#endif

@@ -1,0 +1,357 @@
+/* The Tern module ABI: everything a module (.so) sees of the server.
+ *
+ * A module exports exactly one symbol, tern_module_entry (use
+ * TERN_MODULE_DEFINE), returning a static descriptor. The server checks
+ * the descriptor's ABI version, then calls init with the host API table:
+ * a struct of function pointers that only ever grows at its end
+ * (append-only, the SQLite way). Modules never link kernel code; they are
+ * built against these headers alone and loaded RTLD_NOW | RTLD_LOCAL from
+ * a private copy of their file.
+ *
+ * Versioning: TERN_ABI_MAJOR changes only when something existing
+ * changes (a slot's signature, a struct's layout): a module built for
+ * another major is refused. TERN_ABI_MINOR grows when slots or events
+ * are appended: a module built against minor N loads into any server
+ * whose minor is >= N; a module that wants a newer slot optionally tests
+ * TERN_API_HAS(api, slot) first.
+ *
+ * Threads (see sdk/README.md):
+ *  - init, reload, fini, validate, export_state/import_state, timers and
+ *    TERN_EVT_TICK / TERN_EVT_RELOADED hooks run on the server's main
+ *    thread. reload runs while every worker is paused, so hooks never
+ *    run concurrently with it.
+ *  - Connection hooks (TERN_EVT_AUTH, TERN_EVT_CLIENT_CONNECTED,
+ *    TERN_EVT_CLIENT_CLOSED) run on the worker thread owning the
+ *    connection: several workers call them concurrently. They must not
+ *    block.
+ *  - Message callbacks of internal subscriptions run on the publishing
+ *    worker's thread, concurrently.
+ *  - Host API calls marked "any thread" may be called from threads the
+ *    module created; the others only from a thread the server called the
+ *    module on.
+ * A module's own threads must be joined in fini. */
+#ifndef TERN_SDK_MODULE_H
+#define TERN_SDK_MODULE_H
+
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <tern/version.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define TERN_ABI_MAJOR 1
+#define TERN_ABI_MINOR 0
+
+#define TERN_MODULE_MAGIC 0x4e524554u        /* "TERN" little-endian */
+#define TERN_MODULE_ENTRY_SYMBOL "tern_module_entry"
+
+#define TERN_EXPORT __attribute__((visibility("default")))
+
+/* ---- results --------------------------------------------------------- */
+
+/* 0 or a negative errno-style code. */
+typedef int32_t tern_rc;
+#define TERN_OK       0
+#define TERN_ENOENT   (-2)    /* absent (a config key, an account) */
+#define TERN_ENOMEM   (-12)
+#define TERN_EEXIST   (-17)
+#define TERN_EINVAL   (-22)   /* details: api->error(m) */
+#define TERN_ENOTSUP  (-95)
+#define TERN_ESTALE   (-116)  /* the operation's target is gone */
+
+/* A decision hook's answer. IGNORE: no opinion, the next hook (and at
+ * last the kernel's own configuration) decides. */
+typedef enum tern_verdict {
+    TERN_VERDICT_IGNORE  = 0,
+    TERN_VERDICT_ALLOW   = 1,
+    TERN_VERDICT_DENY    = 2,
+    TERN_VERDICT_PENDING = 3,   /* TERN_EVT_AUTH only: completed later */
+} tern_verdict;
+
+enum tern_module_log_level {
+    TERN_LOG_LEVEL_ERROR = 0,
+    TERN_LOG_LEVEL_WARN  = 1,
+    TERN_LOG_LEVEL_INFO  = 2,
+    TERN_LOG_LEVEL_DEBUG = 3,
+};
+
+/* Priorities: lower runs first; equal priorities run in load order. */
+#define TERN_PRIO_FIRST   (-1000)
+#define TERN_PRIO_DEFAULT 0
+#define TERN_PRIO_LAST    1000
+
+/* ---- opaque handles --------------------------------------------------- */
+
+typedef struct tern_module tern_module;   /* one loaded generation of a module */
+typedef struct tern_config tern_config;   /* a node of the module's YAML subtree */
+
+/* The token of a pending asynchronous decision: plain values, never a
+ * pointer; copy it freely to other threads. */
+typedef struct tern_async {
+    uint64_t cid;                 /* the connection */
+    uint64_t op;                  /* the decision */
+} tern_async;
+
+/* A state blob handed from a retiring generation to its successor:
+ * bytes only (never pointers into the old module). data is allocated
+ * with api->alloc; the receiver does not free it. */
+typedef struct tern_blob {
+    uint32_t schema;              /* the module's own format id */
+    uint32_t version;             /* the format's version */
+    size_t   len;
+    void    *data;
+} tern_blob;
+
+/* ---- events ------------------------------------------------------------ */
+
+/* Event ids are numbered explicitly and never reused. */
+enum tern_event_id {
+    /* decision, asynchronous; worker thread. A CONNECT to authenticate. */
+    TERN_EVT_AUTH             = 1,
+    /* reserved: resolve an account by name (resolvers), asynchronous. */
+    TERN_EVT_ACCOUNT_RESOLVE  = 2,
+    /* notify; worker thread. A connection was authenticated. */
+    TERN_EVT_CLIENT_CONNECTED = 3,
+    /* notify; worker thread. A connection is closing. */
+    TERN_EVT_CLIENT_CLOSED    = 4,
+    /* reserved: subscription interest added / removed in an account. */
+    TERN_EVT_INTEREST_ADDED   = 5,
+    TERN_EVT_INTEREST_REMOVED = 6,
+    /* notify; main thread, once a second. */
+    TERN_EVT_TICK             = 7,
+    /* notify; main thread, after a reload (SIGHUP) completed. */
+    TERN_EVT_RELOADED         = 8,
+    /* decision; any thread asking for a document (monitoring). */
+    TERN_EVT_INFO             = 9,
+    /* reserved: link protocols (route, gateway, leaf node) open / close. */
+    TERN_EVT_LINK_OPEN        = 10,
+    TERN_EVT_LINK_CLOSED      = 11,
+    TERN_EVT_MAX_            = 12,
+};
+
+/* Every payload starts with this header: read fields only below
+ * hdr.size (newer servers append fields). */
+typedef struct tern_evt_hdr {
+    uint32_t evt;
+    uint32_t size;
+} tern_evt_hdr;
+
+/* TERN_EVT_AUTH. Strings are borrowed until the hook returns (NULL when
+ * the client did not send them). To decide synchronously return ALLOW
+ * (optionally setting account) or DENY. To decide later, copy token,
+ * return PENDING and call api->auth_complete from any thread. The
+ * client's input is paused meanwhile; the kernel's auth_timeout still
+ * applies, and a completion after the client left is a no-op. */
+typedef struct tern_evt_auth {
+    tern_evt_hdr hdr;
+    tern_async   token;
+    const char  *user, *pass, *auth_token, *nkey, *sig;
+    const char  *nonce;           /* the one sent in INFO, NULL when none */
+    const char  *client_name;
+    const char  *ip;
+    int          port;
+    /* out, ALLOW only: the account to bind the client to (NULL: the
+     * global account); copied by the server before the hook returns. */
+    const char  *account;
+} tern_evt_auth;
+
+/* TERN_EVT_CLIENT_CONNECTED / TERN_EVT_CLIENT_CLOSED. */
+typedef struct tern_evt_client {
+    tern_evt_hdr hdr;
+    uint64_t     cid;
+    const char  *account;
+    const char  *ip;
+    int          port;
+    const char  *reason;          /* CLOSED: why; CONNECTED: NULL */
+} tern_evt_client;
+
+/* TERN_EVT_TICK and TERN_EVT_RELOADED. */
+typedef struct tern_evt_tick {
+    tern_evt_hdr hdr;
+    uint64_t     now_ms;          /* monotonic */
+} tern_evt_tick;
+
+/* TERN_EVT_INFO: answer a document name ("routez", "gatewayz", "leafz",
+ * or the module's own) by setting json to JSON text allocated with
+ * api->alloc/strdup (the server frees it) and returning ALLOW; IGNORE
+ * when the name is not yours. */
+typedef struct tern_evt_info {
+    tern_evt_hdr hdr;
+    const char  *name;
+    char        *json;            /* out */
+} tern_evt_info;
+
+/* A hook: hdr points to the event's payload struct. */
+typedef tern_verdict (*tern_hook_fn)(tern_module *m, const tern_evt_hdr *hdr, void *ud);
+/* A timer callback (main thread). */
+typedef void (*tern_timer_fn)(tern_module *m, uint64_t id, void *ud);
+/* A message on an internal subscription (a worker thread, concurrently):
+ * everything is borrowed for the call. reply: NULL when absent. */
+typedef void (*tern_msg_fn)(tern_module *m, const char *subject, const char *reply,
+                            const void *data, size_t len, void *ud);
+
+/* ---- the host API table ----------------------------------------------- */
+
+/* Append-only: slots are never removed, reordered or changed; new ones
+ * go at the end and raise TERN_ABI_MINOR (tests/data/module_api.golden
+ * lists the order). */
+typedef struct tern_host_api {
+    uint32_t size;                /* sizeof the server's table */
+    uint16_t abi_major, abi_minor;
+
+    /* -- 1.0: logging and errors -- */
+    /* Log a line prefixed with the module's name. Any thread. */
+    void (*log)(tern_module *m, int level, const char *fmt, ...)
+        __attribute__((format(printf, 3, 4)));
+    /* Set the text explaining a failure returned from init, reload,
+     * validate or import_state. Any thread (per module: last one wins). */
+    void (*set_error)(tern_module *m, const char *fmt, ...)
+        __attribute__((format(printf, 2, 3)));
+    /* The module's last error text ("" when none): set by set_error or by
+     * a failing config getter. Valid until the next call that sets one. */
+    const char *(*error)(tern_module *m);
+
+    /* -- 1.0: memory crossing the boundary. Any thread. -- */
+    void *(*alloc)(size_t n);
+    void  (*free)(void *p);
+    char *(*strdup)(const char *s);
+
+    /* -- 1.0: hooks -- */
+    /* Register fn for event evt; only from init. Lower prio first (the
+     * loader's priority: key overrides it). TERN_EEXIST for the same
+     * (evt, fn, ud) twice; TERN_ENOTSUP for a reserved event id. */
+    tern_rc (*hook_register)(tern_module *m, uint32_t evt, int32_t prio, tern_hook_fn fn,
+                             void *ud);
+    /* Complete a PENDING TERN_EVT_AUTH. Any thread; posts the result to
+     * the connection's worker. TERN_ESTALE when the connection is gone or
+     * already decided (then nothing happens). account as in the event. */
+    tern_rc (*auth_complete)(tern_async token, tern_verdict v, const char *account);
+
+    /* -- 1.0: configuration (the module's subtree; nodes live as long as
+     * the configuration they came with: until reload/fini returns). -- */
+    /* A map's value by key, or NULL (absent, or n is not a map). */
+    const tern_config *(*conf_get)(const tern_config *map, const char *key);
+    /* 0 null, 1 scalar, 2 map, 3 list (NULL: 0). */
+    int (*conf_type)(const tern_config *n);
+    /* Items of a list, or pairs of a map. */
+    size_t (*conf_len)(const tern_config *n);
+    /* The i-th item of a list, or the i-th value of a map. */
+    const tern_config *(*conf_at)(const tern_config *n, size_t i);
+    /* The i-th key of a map (NULL otherwise). */
+    const char *(*conf_key_at)(const tern_config *n, size_t i);
+    /* Typed reads: TERN_OK, TERN_ENOENT (n NULL) or TERN_EINVAL with
+     * "file:line:column: reason" in api->error(m). str: borrowed like the
+     * node. path: relative to the file's folder, allocated (api->free). */
+    tern_rc (*conf_str)(tern_module *m, const tern_config *n, const char **out);
+    tern_rc (*conf_bool)(tern_module *m, const tern_config *n, bool *out);
+    tern_rc (*conf_int)(tern_module *m, const tern_config *n, int64_t *out);
+    tern_rc (*conf_size)(tern_module *m, const tern_config *n, int64_t *out);
+    tern_rc (*conf_duration_ms)(tern_module *m, const tern_config *n, int64_t *out);
+    tern_rc (*conf_path)(tern_module *m, const tern_config *n, char **out);
+    /* TERN_EINVAL naming the first key of map not in the NULL-terminated
+     * allowed list (the loader's keys enabled/path/priority are skipped). */
+    tern_rc (*conf_check_keys)(tern_module *m, const tern_config *map,
+                               const char *const *allowed);
+    /* Set "file:line:column: <text>" for node n as the error; returns
+     * TERN_EINVAL. */
+    tern_rc (*conf_error)(tern_module *m, const tern_config *n, const char *fmt, ...)
+        __attribute__((format(printf, 3, 4)));
+
+    /* -- 1.0: timers on the main loop, stopped when the module unloads.
+     * Main thread. repeat_ms 0: once. -- */
+    tern_rc (*timer_start)(tern_module *m, uint64_t first_ms, uint64_t repeat_ms,
+                           tern_timer_fn fn, void *ud, uint64_t *id);
+    tern_rc (*timer_stop)(tern_module *m, uint64_t id);
+
+    /* -- 1.0: routing -- */
+    /* Publish into an account (NULL: the global account). Any thread:
+     * from a message callback it is routed right away, otherwise handed
+     * to a worker. TERN_ENOENT: no such account. */
+    tern_rc (*publish)(tern_module *m, const char *account, const char *subject,
+                       const char *reply, const void *data, size_t len);
+    /* Subscribe the module in an account (wildcards, optional queue
+     * group). Main thread. Removed automatically when the module unloads. */
+    tern_rc (*sub_add)(tern_module *m, const char *account, const char *subject,
+                       const char *queue, tern_msg_fn fn, void *ud, uint64_t *id);
+    tern_rc (*sub_remove)(tern_module *m, uint64_t id);
+    /* Whether the account exists. Any thread. */
+    bool (*account_exists)(tern_module *m, const char *name);
+
+    /* -- 1.0: nkeys. Any thread. -- */
+    /* Whether text is a valid public nkey of that kind ('U' user, 'A'
+     * account, 'O' operator, 'N' server; 0: any). */
+    bool (*nkey_valid_public)(const char *text, char kind);
+    /* Verify an Ed25519 signature (raw 64 bytes) by a public nkey. */
+    bool (*nkey_verify)(const char *public_key, const void *msg, size_t len,
+                        const void *sig, size_t sig_len);
+
+    /* -- 1.0: server facts. Any thread. -- */
+    const char *(*server_id)(tern_module *m);
+} tern_host_api;
+
+/* Whether the server's table has slot `fn` (a newer slot than the server
+ * knows reads as absent). */
+#define TERN_API_HAS(api, fn) \
+    (offsetof(tern_host_api, fn) + sizeof((api)->fn) <= (api)->size && (api)->fn != NULL)
+
+/* ---- the descriptor --------------------------------------------------- */
+
+typedef struct tern_module_desc {
+    uint32_t    magic;            /* TERN_MODULE_MAGIC */
+    uint16_t    abi_major;        /* TERN_ABI_MAJOR at build time */
+    uint16_t    abi_minor;        /* the minimum server minor needed */
+    uint32_t    size;             /* sizeof(tern_module_desc) at build time */
+    const char *name;             /* must equal the key under modules: */
+    const char *version;          /* the module's own version */
+    const char *description;
+    /* Required. Read conf, register hooks, start what runs; *self is the
+     * module's state passed back to the other calls. On failure return
+     * an error (api->set_error says why): nothing is kept, the server
+     * runs on without the module. Main thread. */
+    tern_rc (*init)(tern_module *m, const tern_host_api *api, const tern_config *conf,
+                    void **self);
+    /* Optional. The module's configuration changed: apply it (workers are
+     * paused). An error keeps the old configuration. NULL: the module is
+     * swapped (fini + init) instead. */
+    tern_rc (*reload)(void *self, const tern_config *conf);
+    /* Required. Stop, join your threads, free everything. Hooks, timers
+     * and subscriptions are already gone. Main thread. */
+    void    (*fini)(void *self);
+    /* Optional, pure: check conf without starting anything (ternd -t, and
+     * before every load and reload). */
+    tern_rc (*validate)(tern_module *m, const tern_host_api *api, const tern_config *conf);
+    /* Optional: state hand-off when the .so is swapped on reload. The old
+     * generation exports (after the new one's init), the new one imports;
+     * an import error means a cold start. */
+    tern_rc (*export_state)(void *self, tern_blob *out);
+    tern_rc (*import_state)(void *self, const tern_blob *in);
+    void       *reserved[8];
+} tern_module_desc;
+
+/* The entry point every module exports. */
+typedef const tern_module_desc *(*tern_module_entry_fn)(void);
+
+/* Define the entry point for a descriptor built from the arguments:
+ *   TERN_MODULE_DEFINE(.name = "x", .version = "1.0", .init = x_init, .fini = x_fini);
+ */
+#define TERN_MODULE_DEFINE(...)                                                     \
+    TERN_EXPORT const tern_module_desc *tern_module_entry(void);                    \
+    TERN_EXPORT const tern_module_desc *tern_module_entry(void)                     \
+    {                                                                               \
+        static const tern_module_desc d = {                                         \
+            .magic = TERN_MODULE_MAGIC, .abi_major = TERN_ABI_MAJOR,                \
+            .abi_minor = TERN_ABI_MINOR, .size = sizeof(tern_module_desc),          \
+            __VA_ARGS__};                                                           \
+        return &d;                                                                  \
+    }
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

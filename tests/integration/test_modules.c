@@ -1,0 +1,496 @@
+/* Modules (issue 6) through real .so files built from the SDK alone
+ * (tests/modules/): ABI mismatches refused in both directions naming
+ * both versions (at start and by ternd -t); a module whose init fails
+ * leaves the server up; authentication hooks ordered by priority (and
+ * by the loader's priority: on reload); asynchronous authentication
+ * completed from a module thread, after the client left (a no-op), and
+ * never (the kernel's auth_timeout); a v1→v2 swap whose state survives;
+ * configuration reload in place; unload and load; and 20 reloads while
+ * a publisher and a subscriber run, with no disconnect and no message
+ * lost. (ternd only.) */
+#include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "harness.h"
+
+#define MODDIR TERN_TEST_MODULES_DIR
+
+static int count_in_log(const it_server *s, const char *needle)
+{
+    char *log = it_server_log(s);
+    int n = 0;
+    for (const char *p = log; p && (p = strstr(p, needle)); p += strlen(needle))
+        n++;
+    free(log);
+    return n;
+}
+
+static bool log_has(const it_server *s, const char *needle)
+{
+    return count_in_log(s, needle) > 0;
+}
+
+/* The log is written by its own thread: poll (bounded) for a line. */
+static bool await_log(const it_server *s, const char *needle)
+{
+    int64_t deadline = it_now_ms() + 10000;
+    while (!log_has(s, needle) && it_now_ms() < deadline)
+        it_poll_pause();
+    return log_has(s, needle);
+}
+
+/* SIGHUP and wait until the server logged the reload's outcome. */
+static bool reload(it_server *s, bool expect_ok)
+{
+    int ok = count_in_log(s, "Reloaded server configuration");
+    int bad = count_in_log(s, "Failed to reload server configuration");
+    it_server_signal(s, SIGHUP);
+    int64_t deadline = it_now_ms() + 20000;
+    while (it_now_ms() < deadline) {
+        if (count_in_log(s, "Reloaded server configuration") > ok)
+            return IT_CHECK(expect_ok, "the reload succeeds");
+        if (count_in_log(s, "Failed to reload server configuration") > bad)
+            return IT_CHECK(!expect_ok, "the reload fails");
+        it_poll_pause();
+    }
+    return IT_CHECK(false, "the server reloads");
+}
+
+static void write_file(const char *path, const char *text)
+{
+    FILE *f = fopen(path, "w");
+    if (IT_CHECK(f != NULL, "write %s", path)) {
+        fputs(text, f);
+        fclose(f);
+    }
+}
+
+/* The override layer for reloads: conf.d merges it over 00-server.yaml. */
+static void write_modules(const it_server *s, const char *text)
+{
+    char path[300];
+    snprintf(path, sizeof path, "%s/conf.d/20-modules.yaml", s->dir);
+    write_file(path, text);
+}
+
+/* Install a module file the way a package manager does: write a new
+ * file, rename it over the old one (the mapped copy is private anyway). */
+static void install(const char *from, const char *to)
+{
+    size_t len = 0;
+    char *data = it_read_file(from, &len);
+    char tmp[300];
+    snprintf(tmp, sizeof tmp, "%s.new", to);
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    bool ok = data && fd >= 0 && write(fd, data, len) == (ssize_t)len;
+    if (fd >= 0)
+        close(fd);
+    ok = ok && rename(tmp, to) == 0;
+    IT_CHECK(ok, "install %s as %s", from, to);
+    free(data);
+}
+
+static char *request(natsConnection *nc, const char *subject)
+{
+    natsMsg *m = NULL;
+    if (natsConnection_RequestString(&m, nc, subject, "", 3000) != NATS_OK)
+        return NULL;
+    char *text = strdup(natsMsg_GetData(m));
+    natsMsg_Destroy(m);
+    return text;
+}
+
+static bool request_is(natsConnection *nc, const char *subject, const char *want)
+{
+    char *got = request(nc, subject);
+    bool ok = got && !strcmp(got, want);
+    IT_CHECK(ok, "%s answers '%s' (got '%s')", subject, want, got ? got : "(nothing)");
+    free(got);
+    return ok;
+}
+
+/* Poll a module's answer until it contains needle. */
+static bool await_answer(natsConnection *nc, const char *subject, const char *needle)
+{
+    int64_t deadline = it_now_ms() + 5000;
+    char *got = NULL;
+    while (it_now_ms() < deadline) {
+        free(got);
+        got = request(nc, subject);
+        if (got && strstr(got, needle)) {
+            free(got);
+            return true;
+        }
+        it_poll_pause();
+    }
+    IT_CHECK(false, "%s reaches '%s' (last '%s')", subject, needle, got ? got : "(nothing)");
+    free(got);
+    return false;
+}
+
+/* ---- ABI and init failure --------------------------------------------- */
+
+static void test_refused_modules(void)
+{
+    it_server s;
+    it_opts o = {
+        .log_file = true,
+        .auth_yaml = "modules:\n"
+                     "  abi_new: { path: " MODDIR "/mod_abi_new.so }\n"
+                     "  abi_old: { path: " MODDIR "/mod_abi_old.so }\n"
+                     "  state: { path: " MODDIR "/mod_state_v1.so, fail_init: true }\n"
+                     "  off: { enabled: false, path: /nonexistent.so }\n",
+    };
+    if (!IT_CHECK(it_server_start(&s, &o) == 0, "a server with refused modules starts"))
+        return;
+    natsConnection *nc = it_nats_connect(&s);
+    IT_CHECK(nc != NULL, "clients connect");
+    IT_CHECK(await_log(&s, "module abi_new (" MODDIR "/mod_abi_new.so) was built for module ABI "
+                         "2.0, this ternd provides ABI 1.0"),
+             "a newer major is refused naming both versions");
+    IT_CHECK(await_log(&s, "module abi_old (" MODDIR "/mod_abi_old.so) was built for module ABI "
+                         "0.9, this ternd provides ABI 1.0"),
+             "an older major is refused naming both versions");
+    IT_CHECK(await_log(&s, "module state (" MODDIR "/mod_state_v1.so): init failed") &&
+                 await_log(&s, "fail_init is set; continuing without it"),
+             "an init failure is logged with the module's reason");
+    IT_CHECK(await_log(&s, "Server is ready") && !log_has(&s, "nonexistent"),
+             "enabled: false skips the module");
+    natsMsg *m = NULL;
+    IT_CHECK(nc && natsConnection_RequestString(&m, nc, "mod.state.ping", "", 500) != NATS_OK,
+             "the failed module left nothing subscribed");
+    natsMsg_Destroy(m);
+    natsConnection_Destroy(nc);
+    it_server_stop(&s);
+}
+
+/* ternd -t runs the loader's checks and each module's validate. */
+static void test_check_mode(void)
+{
+    char dir[] = "/tmp/tern-modcheck-XXXXXX";
+    if (!IT_CHECK(mkdtemp(dir) != NULL, "temp dir"))
+        return;
+    char conf[300], out[300];
+    snprintf(conf, sizeof conf, "%s/t.yaml", dir);
+    snprintf(out, sizeof out, "%s/out", dir);
+    const char *bin = getenv("TERN_TERND");
+    struct { const char *yaml, *want; int code; } cases[] = {
+        { "modules:\n  abi: { path: " MODDIR "/mod_abi_new.so }\n",
+          "was built for module ABI 2.0, this ternd provides ABI 1.0", 1 },
+        { "modules:\n  state: { greting: x, path: " MODDIR "/mod_state_v1.so }\n",
+          "t.yaml:2:12: unknown key 'greting'", 1 },
+        { "modules:\n  state: { path: " MODDIR "/mod_state_v1.so, greeting: x }\n",
+          "is valid", 0 },
+    };
+    for (size_t i = 0; bin && i < sizeof cases / sizeof *cases; i++) {
+        write_file(conf, cases[i].yaml);
+        pid_t pid = fork();
+        if (pid == 0) {
+            int fd = open(out, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+            dup2(fd, 1);
+            dup2(fd, 2);
+            execl(bin, bin, "-t", "-c", conf, (char *)NULL);
+            _exit(127);
+        }
+        int st = 0;
+        waitpid(pid, &st, 0);
+        char *text = it_read_file(out, NULL);
+        IT_CHECK(WIFEXITED(st) && WEXITSTATUS(st) == cases[i].code && text &&
+                     strstr(text, cases[i].want),
+                 "ternd -t case %zu: exit %d and '%s' (got %d: %s)", i, cases[i].code,
+                 cases[i].want, WEXITSTATUS(st), text ? text : "");
+        free(text);
+    }
+    IT_CHECK(bin != NULL, "TERN_TERND is set");
+    unlink(conf);
+    unlink(out);
+    rmdir(dir);
+}
+
+/* ---- authentication hooks ------------------------------------------------- */
+
+static int raw_login(const it_server *s, const char *user)
+{
+    char json[160];
+    snprintf(json, sizeof json, "{\"verbose\":false,\"user\":\"%s\",\"pass\":\"x\"}", user);
+    it_buf b = {0};
+    int fd = it_raw_client(s->port, json, &b);
+    it_buf_free(&b);
+    return fd;
+}
+
+/* Connect and send CONNECT + PING without waiting for the answer. */
+static int raw_start(const it_server *s, const char *user, it_buf *b)
+{
+    int fd = it_raw_connect(s->port, 0);
+    if (fd < 0 || it_raw_read_until(fd, b, "\r\n", 5000) != IT_FOUND) {
+        IT_CHECK(false, "%s gets INFO", user);
+        return -1;
+    }
+    char line[200];
+    snprintf(line, sizeof line, "CONNECT {\"verbose\":false,\"user\":\"%s\",\"pass\":\"x\"}\r\n"
+             "PING\r\n", user);
+    it_raw_sends(fd, line);
+    return fd;
+}
+
+static const char vote_yaml[] =
+    "accounts:\n"
+    "  A: {}\n"
+    "modules:\n"
+    "  vote_a: { path: " MODDIR "/mod_vote.so, verdict: deny, prio: 10, user: alice, tag: a }\n"
+    "  vote_b: { path: " MODDIR "/mod_vote.so, verdict: allow, prio: -10, user: alice, tag: b }\n"
+    "  vote_c: { path: " MODDIR "/mod_vote.so, verdict: async, user: bob, tag: c, account: A }\n"
+    "  vote_d: { path: " MODDIR "/mod_vote.so, verdict: hold, user: carol, tag: d }\n";
+
+static void test_auth_hooks(void)
+{
+    it_server s;
+    it_opts o = { .log_file = true, .auth_yaml = vote_yaml };
+    if (!IT_CHECK(it_server_start(&s, &o) == 0, "a server with auth modules starts"))
+        return;
+    natsConnection *admin = it_nats_connect(&s);   /* no module decides: kernel rules */
+    if (!IT_CHECK(admin != NULL, "a user no module decides for is let in by the kernel"))
+        goto out;
+
+    /* Hook priorities: vote_b (-10, allow) runs before vote_a (10, deny). */
+    int fd = raw_login(&s, "alice");
+    IT_CHECK(fd >= 0, "alice is allowed: the lower priority hook decides first");
+    if (fd >= 0)
+        close(fd);
+    /* The loader's priority overrides the hooks' own. */
+    write_modules(&s, "modules:\n  vote_a: { priority: -20 }\n");
+    reload(&s, true);
+    it_buf b = {0};
+    fd = it_raw_connect(s.port, 0);
+    if (fd >= 0) {
+        it_raw_read_until(fd, &b, "\r\n", 5000);
+        it_raw_sends(fd, "CONNECT {\"verbose\":false,\"user\":\"alice\",\"pass\":\"x\"}\r\nPING\r\n");
+        IT_CHECK(it_raw_read_until(fd, &b, "Authorization Violation", 5000) == IT_FOUND,
+                 "alice is denied once vote_a runs first (priority: -20)");
+        close(fd);
+    }
+    it_buf_reset(&b);
+
+    /* Asynchronous: bob is completed from vote_c's thread, into account A. */
+    natsOptions *no = NULL;
+    natsConnection *bob = NULL, *bob2 = NULL;
+    natsOptions_Create(&no);
+    natsOptions_SetURL(no, s.url);
+    natsOptions_SetAllowReconnect(no, false);
+    natsOptions_SetUserInfo(no, "bob", "x");
+    natsConnection_Connect(&bob, no);
+    natsConnection_Connect(&bob2, no);
+    natsOptions_Destroy(no);
+    if (IT_CHECK(bob && bob2, "bob is let in by a completion from the module's thread")) {
+        natsSubscription *sub = NULL;
+        natsConnection_SubscribeSync(&sub, bob, "iso");
+        natsConnection_Flush(bob);
+        natsConnection_PublishString(admin, "iso", "from-global");
+        natsConnection_Flush(admin);
+        natsConnection_PublishString(bob2, "iso", "from-A");
+        natsConnection_Flush(bob2);
+        natsMsg *m = NULL;
+        IT_CHECK(natsSubscription_NextMsg(&m, sub, 3000) == NATS_OK &&
+                     !strcmp(natsMsg_GetData(m), "from-A"),
+                 "bob is bound to the account the module named");
+        natsMsg_Destroy(m);
+        natsSubscription_Destroy(sub);
+    }
+    natsConnection_Destroy(bob);
+    natsConnection_Destroy(bob2);
+
+    /* Completion after the client left: a no-op (stale). */
+    fd = raw_start(&s, "carol", &b);
+    IT_CHECK(it_buf_contains(&b, "\"nonce\":\""), "INFO carries a nonce for the modules");
+    await_answer(admin, "vote.d.stats", "held=1");
+    char *st = request(admin, "vote.d.stats");
+    unsigned long long conn0 = 0, closed0 = 0;
+    if (st)
+        sscanf(st, "connected=%llu closed=%llu", &conn0, &closed0);
+    free(st);
+    if (fd >= 0)
+        close(fd);
+    char want[64];
+    snprintf(want, sizeof want, "closed=%llu", closed0 + 1);
+    await_answer(admin, "vote.d.stats", want);
+    request_is(admin, "vote.d.release", "ok=0 stale=1");
+
+    /* Completion while the client waits: its input resumes. */
+    it_buf_reset(&b);
+    fd = raw_start(&s, "carol", &b);
+    await_answer(admin, "vote.d.stats", "held=1");
+    request_is(admin, "vote.d.release", "ok=1 stale=0");
+    IT_CHECK(fd >= 0 && it_raw_read_until(fd, &b, "PONG\r\n", 5000) == IT_FOUND,
+             "carol's PING is answered once the module completes");
+    if (fd >= 0)
+        close(fd);
+
+    /* Never completed: the kernel's auth_timeout ends it. */
+    it_buf_reset(&b);
+    fd = raw_start(&s, "carol", &b);
+    IT_CHECK(fd >= 0 && it_raw_read_until(fd, &b, "Authentication Timeout", 6000) == IT_FOUND,
+             "a decision never completed meets auth_timeout");
+    if (fd >= 0)
+        close(fd);
+    request_is(admin, "vote.d.release", "ok=0 stale=1");
+    it_buf_free(&b);
+out:
+    natsConnection_Destroy(admin);
+    it_server_stop(&s);
+}
+
+/* ---- swap, reload, traffic --------------------------------------------- */
+
+typedef struct traffic {
+    natsConnection *pub;
+    _Atomic bool    stop;
+    int             sent;
+} traffic;
+
+static void *publish_loop(void *arg)
+{
+    traffic *t = arg;
+    while (!atomic_load(&t->stop) && t->sent < 2000000) {
+        char body[16];
+        snprintf(body, sizeof body, "%d", t->sent);
+        if (natsConnection_PublishString(t->pub, "traffic", body) != NATS_OK)
+            break;
+        t->sent++;
+        if (t->sent % 100 == 0)
+            natsConnection_Flush(t->pub);
+    }
+    natsConnection_Flush(t->pub);
+    return NULL;
+}
+
+static void test_swap_and_reloads(void)
+{
+    char mdir[] = "/tmp/tern-modswap-XXXXXX";
+    if (!IT_CHECK(mkdtemp(mdir) != NULL, "temp dir"))
+        return;
+    char so[300], yaml[600];
+    snprintf(so, sizeof so, "%s/state.so", mdir);
+    install(MODDIR "/mod_state_v1.so", so);
+    snprintf(yaml, sizeof yaml, "modules:\n  state: { path: %s, greeting: g0, timer: 10ms }\n",
+             so);
+    it_server s;
+    it_opts o = { .log_file = true, .auth_yaml = yaml };
+    if (!IT_CHECK(it_server_start(&s, &o) == 0, "a server with the state module starts"))
+        goto cleanup;
+    natsConnection *nc = it_nats_connect(&s);
+    if (!IT_CHECK(nc != NULL, "connect"))
+        goto out;
+    request_is(nc, "mod.state.ping", "v1 count=1 greeting=g0");
+    /* A module timer, stopped from its own callback after three runs. */
+    await_answer(nc, "mod.state.timer", "fires=3");
+
+    /* Configuration change: reload() in place. */
+    write_modules(&s, "modules:\n  state: { greeting: g1 }\n");
+    reload(&s, true);
+    IT_CHECK(log_has(&s, "Module state reconfigured"), "the module is reconfigured");
+    request_is(nc, "mod.state.ping", "v1 count=2 greeting=g1");
+
+    /* A failed reload changes nothing. */
+    write_modules(&s, "modules:\n  state: { greeting: 7, bad_key: 1 }\n");
+    reload(&s, false);
+    IT_CHECK(log_has(&s, "unknown key 'bad_key'"), "the failure says why");
+    request_is(nc, "mod.state.ping", "v1 count=3 greeting=g1");
+    request_is(nc, "mod.state.timer", "fires=3");   /* it stopped itself */
+
+    /* v1 → v2 swap: the counter crosses in the state blob. */
+    write_modules(&s, "modules:\n  state: { greeting: g1 }\n");
+    install(MODDIR "/mod_state_v2.so", so);
+    reload(&s, true);
+    IT_CHECK(log_has(&s, "Module state swapped to 2.0"), "the changed file is swapped");
+    request_is(nc, "mod.state.ping", "v2 count=4 greeting=g1");
+
+    /* Unload, then load again: a cold start. */
+    write_modules(&s, "modules:\n  state: { enabled: false }\n");
+    reload(&s, true);
+    natsMsg *m = NULL;
+    IT_CHECK(natsConnection_RequestString(&m, nc, "mod.state.ping", "", 300) != NATS_OK,
+             "an unloaded module answers no more");
+    natsMsg_Destroy(m);
+    write_modules(&s, "modules:\n  state: { greeting: g2 }\n");
+    reload(&s, true);
+    request_is(nc, "mod.state.ping", "v2 count=1 greeting=g2");
+
+    /* 20 reloads (swaps and configuration changes) under traffic. */
+    natsConnection *pub = it_nats_connect(&s), *subc = it_nats_connect(&s);
+    natsSubscription *sub = NULL;
+    if (!IT_CHECK(pub && subc, "publisher and subscriber connect"))
+        goto traffic_out;
+    natsConnection_SubscribeSync(&sub, subc, "traffic");
+    natsSubscription_SetPendingLimits(sub, -1, -1);
+    natsConnection_Flush(subc);
+    traffic t = { .pub = pub };
+    pthread_t th;
+    int64_t t0 = it_now_ms();
+    pthread_create(&th, NULL, publish_loop, &t);
+    int count = 1;
+    bool counts_ok = true;
+    for (int round = 0; round < 20; round++) {
+        char text[128];
+        if (round % 2 == 0)
+            install(round % 4 == 0 ? MODDIR "/mod_state_v1.so" : MODDIR "/mod_state_v2.so", so);
+        snprintf(text, sizeof text, "modules:\n  state: { greeting: r%d }\n", round);
+        write_modules(&s, text);
+        if (!reload(&s, true))
+            break;
+        char *got = request(nc, "mod.state.ping");
+        char want[64];
+        snprintf(want, sizeof want, "count=%d greeting=r%d", ++count, round);
+        counts_ok &= got && strlen(got) > 3 && !strcmp(got + 3, want);
+        if (!counts_ok)
+            printf("round %d: '%s', want '%s'\n", round, got ? got : "", want);
+        free(got);
+    }
+    atomic_store(&t.stop, true);
+    pthread_join(th, NULL);
+    IT_CHECK(counts_ok, "the module's state survives 20 swaps and reconfigurations");
+    printf("%d messages published during 20 reloads (%lld ms)\n", t.sent,
+           (long long)(it_now_ms() - t0));
+    int got = 0;
+    bool ordered = true;
+    while (got < t.sent && natsSubscription_NextMsg(&m, sub, 5000) == NATS_OK) {
+        ordered &= atoi(natsMsg_GetData(m)) == got;
+        got++;
+        natsMsg_Destroy(m);
+    }
+    IT_CHECK(t.sent > 0 && got == t.sent && ordered,
+             "all %d messages published during the reloads arrive in order (%d)", t.sent, got);
+    IT_CHECK(!natsConnection_IsClosed(pub) && !natsConnection_IsClosed(subc) &&
+                 !natsConnection_IsClosed(nc),
+             "no client connection dropped");
+traffic_out:
+    natsSubscription_Destroy(sub);
+    natsConnection_Destroy(pub);
+    natsConnection_Destroy(subc);
+out:
+    natsConnection_Destroy(nc);
+    it_server_stop(&s);
+cleanup:
+    unlink(so);
+    rmdir(mdir);
+}
+
+int main(void)
+{
+    if (!strcmp(it_server_kind(), "nats-server")) {
+        printf("ternd only: skipped against nats-server\n");
+        return it_summary();
+    }
+    test_refused_modules();
+    test_check_mode();
+    test_auth_hooks();
+    test_swap_and_reloads();
+    return it_summary();
+}
