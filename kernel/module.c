@@ -697,6 +697,8 @@ tern_modules_plan *tern_modules_prepare(tern_server *s, const tern_opts *next, c
             }
         } else if (it->what == SWAP || it->what == ADD) {
             it->next = gen_open(&e, next->modules_dir, err, errlen);
+            if (it->next)
+                it->next->staged = true;
             if (!it->next || gen_init(it->next, err, errlen) != 0) {
                 gen_free(it->next);   /* stays mapped, as after any init */
                 it->next = NULL;
@@ -704,8 +706,6 @@ tern_modules_plan *tern_modules_prepare(tern_server *s, const tern_opts *next, c
                 tern_modules_abort(p);
                 return NULL;
             }
-            if (cur)
-                hand_off(cur, it->next);
         }
         free(e.path);
         p->n++;
@@ -736,11 +736,15 @@ void tern_modules_commit(tern_modules_plan *p)
             act[i] = it->cur;
             break;
         case SWAP:
+            /* Workers are paused: the old generation's state is still. */
+            hand_off(it->cur, it->next);
             p->retired[p->nretired++] = it->cur;
             /* fallthrough */
         case ADD:
             act[i] = it->next;
             it->next = NULL;
+            act[i]->staged = false;
+            tern_mod_activate_subs(act[i]);
             break;
         }
         act[i]->priority = it->priority;

@@ -56,6 +56,8 @@ struct tern_module {
     bool            has_priority;
     bool            registering; /* init is running: hooks may be added */
     bool            live;        /* init succeeded, fini not yet run */
+    bool            staged;      /* loaded by a reload not yet committed:
+                                    its subscriptions wait for the commit */
     uint64_t        seq;         /* load order, ties of equal priority */
     tern_mod_hook  *hooks;
     size_t          nhooks;

@@ -11,6 +11,7 @@
 #include "module_int.h"
 #include "nkeys.h"
 #include "route.h"
+#include "sublist.h"
 #include "server.h"
 #include "worker.h"
 #include "xalloc.h"
@@ -281,9 +282,11 @@ struct tern_mod_sub {
     tern_mod_sub *next;
     tern_module  *m;
     uint64_t      id;
-    tern_isub    *isub;
+    tern_isub    *isub;      /* NULL while the generation is staged */
     tern_msg_fn   fn;
     void         *ud;
+    tern_account *acc;       /* staged: what to subscribe at commit */
+    char         *subject, *queue;
 };
 
 static uint64_t next_sub_id;
@@ -384,10 +387,18 @@ static tern_rc api_sub_add(tern_module *m, const char *account, const char *subj
         return TERN_ENOENT;
     if (!m || !fn || !subject)
         return TERN_EINVAL;
+    if (!tern_subject_valid(subject, strlen(subject), true) ||
+        (queue && !tern_subject_valid(queue, strlen(queue), false))) {
+        tern_mod_set_error(m, "invalid subject '%s'", subject);
+        return TERN_EINVAL;
+    }
     tern_mod_sub *s = tern_xcalloc(1, sizeof *s);
-    *s = (tern_mod_sub){ .m = m, .id = ++next_sub_id, .fn = fn, .ud = ud };
-    s->isub = tern_isub_add(acc, subject, queue, on_isub_msg, s);
-    if (!s->isub) {
+    *s = (tern_mod_sub){ .m = m, .id = ++next_sub_id, .fn = fn, .ud = ud, .acc = acc };
+    if (m->staged) {
+        /* A swap's new generation hears nothing before it takes over. */
+        s->subject = tern_xstrdup(subject);
+        s->queue = queue ? tern_xstrdup(queue) : NULL;
+    } else if (!(s->isub = tern_isub_add(acc, subject, queue, on_isub_msg, s))) {
         free(s);
         tern_mod_set_error(m, "invalid subject '%s'", subject);
         return TERN_EINVAL;
@@ -409,12 +420,26 @@ static tern_rc api_sub_remove(tern_module *m, uint64_t id)
         if ((*pp)->id == id) {
             tern_mod_sub *s = *pp;
             *pp = s->next;
-            tern_isub_remove(tern_mod_srv, s->isub);
+            if (s->isub)
+                tern_isub_remove(tern_mod_srv, s->isub);
             s->next = g_dead_subs;   /* callbacks may still hold it */
             g_dead_subs = s;
             return TERN_OK;
         }
     return TERN_ENOENT;
+}
+
+void tern_mod_activate_subs(tern_module *m)
+{
+    for (tern_mod_sub *s = m->subs; s; s = s->next) {
+        if (s->isub)
+            continue;
+        /* Checked when asked for: cannot fail now. */
+        s->isub = tern_isub_add(s->acc, s->subject, s->queue, on_isub_msg, s);
+        free(s->subject);
+        free(s->queue);
+        s->subject = s->queue = NULL;
+    }
 }
 
 void tern_mod_unsubscribe_all(tern_module *m)
@@ -435,6 +460,8 @@ void tern_mod_free_dead_subs(void)
     while (g_dead_subs) {
         tern_mod_sub *s = g_dead_subs;
         g_dead_subs = s->next;
+        free(s->subject);
+        free(s->queue);
         free(s);
     }
 }

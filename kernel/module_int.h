@@ -15,6 +15,8 @@ tern_rc tern_mod_auth_complete(tern_async tok, tern_verdict v, const char *accou
 bool    tern_mod_is_loader_key(const char *k);
 /* Drop the module's internal subscriptions (no callback starts after). */
 void    tern_mod_unsubscribe_all(tern_module *m);
+/* Subscribe what a staged generation asked for (commit, workers paused). */
+void    tern_mod_activate_subs(tern_module *m);
 /* Drop its subscriptions and stop its timers (main thread). */
 void    tern_mod_release_resources(tern_module *m);
 /* Free what removed subscriptions left for callbacks still running: only

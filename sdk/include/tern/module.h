@@ -325,9 +325,10 @@ typedef struct tern_module_desc {
     /* Optional, pure: check conf without starting anything (ternd -t, and
      * before every load and reload). */
     tern_rc (*validate)(tern_module *m, const tern_host_api *api, const tern_config *conf);
-    /* Optional: state hand-off when the .so is swapped on reload. The old
-     * generation exports (after the new one's init), the new one imports;
-     * an import error means a cold start. */
+    /* Optional: state hand-off when the .so is swapped on reload. After
+     * the new generation's init, with workers paused, the old one
+     * exports and the new one imports; an import error means a cold
+     * start. */
     tern_rc (*export_state)(void *self, tern_blob *out);
     tern_rc (*import_state)(void *self, const tern_blob *in);
     void       *reserved[8];
