@@ -645,7 +645,7 @@ fail:
 
 /* ---- cnats --------------------------------------------------------------- */
 
-natsConnection *it_nats_connect(const it_server *s)
+natsConnection *it_nats_login(const it_server *s, const char *user, const char *pass)
 {
     natsOptions *o = NULL;
     natsConnection *nc = NULL;
@@ -656,10 +656,18 @@ natsConnection *it_nats_connect(const it_server *s)
         st = natsOptions_SetAllowReconnect(o, false);
     if (st == NATS_OK)
         st = natsOptions_SetTimeout(o, 5000);
+    if (st == NATS_OK && user)
+        st = natsOptions_SetUserInfo(o, user, pass);
     if (st == NATS_OK)
         st = natsConnection_Connect(&nc, o);
     if (st != NATS_OK)
-        printf("cnats connect to %s: %s\n", s->url, natsStatus_GetText(st));
+        printf("cnats connect to %s%s%s: %s\n", s->url, user ? " as " : "", user ? user : "",
+               natsStatus_GetText(st));
     natsOptions_Destroy(o);
     return nc;
+}
+
+natsConnection *it_nats_connect(const it_server *s)
+{
+    return it_nats_login(s, NULL, NULL);
 }

@@ -132,5 +132,7 @@ int it_raw_client(int port, const char *connect_json, it_buf *b);
 /* Connect with reconnects off and a 5 s timeout; NULL (reason printed) on
  * failure. */
 natsConnection *it_nats_connect(const it_server *s);
+/* The same with user/password credentials (user NULL: none). */
+natsConnection *it_nats_login(const it_server *s, const char *user, const char *pass);
 
 #endif

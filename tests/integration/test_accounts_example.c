@@ -10,17 +10,9 @@
 
 static natsConnection *login(const it_server *s, const char *user, const char *pass)
 {
-    natsOptions *o = NULL;
-    natsConnection *nc = NULL;
-    natsOptions_Create(&o);
-    natsOptions_SetURL(o, s->url);
-    natsOptions_SetAllowReconnect(o, false);
-    natsOptions_SetTimeout(o, 5000);
-    natsOptions_SetUserInfo(o, user, pass);
-    natsStatus st = natsConnection_Connect(&nc, o);
-    natsOptions_Destroy(o);
-    IT_CHECK(st == NATS_OK, "%s logs in (%s)", user, natsStatus_GetText(st));
-    return st == NATS_OK ? nc : NULL;
+    natsConnection *nc = it_nats_login(s, user, pass);
+    IT_CHECK(nc != NULL, "%s logs in", user);
+    return nc;
 }
 
 static void on_quote(natsConnection *nc, natsSubscription *sub, natsMsg *m, void *closure)

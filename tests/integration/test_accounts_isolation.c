@@ -145,17 +145,9 @@ typedef struct party {
 
 static natsConnection *connect_user(const it_server *s, const char *user)
 {
-    natsOptions *o = NULL;
-    natsConnection *nc = NULL;
-    natsOptions_Create(&o);
-    natsOptions_SetURL(o, s->url);
-    natsOptions_SetAllowReconnect(o, false);
-    natsOptions_SetTimeout(o, 5000);
-    natsOptions_SetUserInfo(o, user, user);
-    natsStatus st = natsConnection_Connect(&nc, o);
-    natsOptions_Destroy(o);
-    IT_CHECK(st == NATS_OK, "user %s connects (%s)", user, natsStatus_GetText(st));
-    return st == NATS_OK ? nc : NULL;
+    natsConnection *nc = it_nats_login(s, user, user);
+    IT_CHECK(nc != NULL, "user %s connects", user);
+    return nc;
 }
 
 /* Wait until sub holds `want` messages with payload tag (others count
