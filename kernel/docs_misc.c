@@ -367,6 +367,27 @@ json_t *tern_docs_leafz(tern_server *s)
 
 /* ---- by name ------------------------------------------------------------------ */
 
+/* routez, gatewayz, leafz: their query parameters are checked as
+ * nats-server checks them (a bad value is a 400), then a link module that
+ * provides the document answers, else the kernel's "feature off" one. */
+static json_t *link_doc(tern_server *s, const char *name, tern_docs_param_fn get, void *ud,
+                        char *err, size_t errlen)
+{
+    const char *param = !strcmp(name, "gatewayz") ? "accs" : "subs";
+    const char *v = tern_docs_param(get, ud, param);
+    bool ignored = false;
+    /* routez also takes subs=detail, as connz does */
+    bool detail = !strcmp(name, "routez") && v && !strcasecmp(v, "detail");
+    if (!detail && tern_docs_param_bool(get, ud, param, &ignored, err, errlen) != 0)
+        return NULL;
+    json_t *doc = tern_module_info(name);
+    if (doc)
+        return doc;
+    return !strcmp(name, "routez") ? tern_docs_routez(s)
+           : !strcmp(name, "gatewayz") ? tern_docs_gatewayz(s)
+                                       : tern_docs_leafz(s);
+}
+
 json_t *tern_docs_get(tern_server *s, const char *name, tern_docs_param_fn get, void *ud,
                       const tern_docs_http *http, int *http_status, char *err, size_t errlen)
 {
@@ -392,29 +413,8 @@ json_t *tern_docs_get(tern_server *s, const char *name, tern_docs_param_fn get, 
         bool unused = false;
         if (tern_docs_param_bool(get, ud, "unused", &unused, err, errlen) == 0)
             doc = tern_docs_accstatz(s, unused);
-    } else if (!strcmp(name, "routez")) {
-        bool subs = false; /* subs=detail or a boolean, as connz */
-        const char *v = tern_docs_param(get, ud, "subs");
-        if (!v || !strcasecmp(v, "detail") ||
-            tern_docs_param_bool(get, ud, "subs", &subs, err, errlen) == 0) {
-            doc = tern_module_info(name);   /* a link module's answer first */
-            if (!doc)
-                doc = tern_docs_routez(s);
-        }
-    } else if (!strcmp(name, "gatewayz")) {
-        bool accs = false;
-        if (tern_docs_param_bool(get, ud, "accs", &accs, err, errlen) == 0) {
-            doc = tern_module_info(name);   /* a link module's answer first */
-            if (!doc)
-                doc = tern_docs_gatewayz(s);
-        }
-    } else if (!strcmp(name, "leafz")) {
-        bool subs = false;
-        if (tern_docs_param_bool(get, ud, "subs", &subs, err, errlen) == 0) {
-            doc = tern_module_info(name);   /* a link module's answer first */
-            if (!doc)
-                doc = tern_docs_leafz(s);
-        }
+    } else if (!strcmp(name, "routez") || !strcmp(name, "gatewayz") || !strcmp(name, "leafz")) {
+        doc = link_doc(s, name, get, ud, err, errlen);
     } else if (!strcmp(name, "statsz")) {
         doc = tern_docs_statsz(s, 0);
     } else {
