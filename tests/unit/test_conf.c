@@ -14,25 +14,15 @@
 #include "conf.h"
 #include "conf_server.h"
 #include "opts.h"
+#include "test_data.h"
 
 static char datadir[2048];
 
 static int setup(void **state)
 {
     (void)state;
-    const char *d = getenv("TERN_TEST_DATA");
-    if (!d) {
-        fprintf(stderr, "TERN_TEST_DATA is not set\n");
+    if (test_data_dir(datadir, sizeof datadir, "conf") != 0)
         return -1;
-    }
-    if (d[0] == '/') {
-        snprintf(datadir, sizeof datadir, "%s/conf", d);
-    } else {
-        char cwd[1024];
-        if (!getcwd(cwd, sizeof cwd))
-            return -1;
-        snprintf(datadir, sizeof datadir, "%s/%s/conf", cwd, d);
-    }
     return 0;
 }
 

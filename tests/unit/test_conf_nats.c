@@ -20,6 +20,7 @@
 #include "conf_nats_map.h"
 #include "conf_server.h"
 #include "opts.h"
+#include "test_data.h"
 
 static char datadir[2048];
 static char tmpdir[256];
@@ -27,19 +28,8 @@ static char tmpdir[256];
 static int setup(void **state)
 {
     (void)state;
-    const char *d = getenv("TERN_TEST_DATA");
-    if (!d) {
-        fprintf(stderr, "TERN_TEST_DATA is not set\n");
+    if (test_data_dir(datadir, sizeof datadir, NULL) != 0)
         return -1;
-    }
-    if (d[0] == '/') {
-        snprintf(datadir, sizeof datadir, "%s", d);
-    } else {
-        char cwd[1024];
-        if (!getcwd(cwd, sizeof cwd))
-            return -1;
-        snprintf(datadir, sizeof datadir, "%s/%s", cwd, d);
-    }
     snprintf(tmpdir, sizeof tmpdir, "/tmp/tern-conf-nats-XXXXXX");
     return mkdtemp(tmpdir) ? 0 : -1;
 }
