@@ -962,7 +962,7 @@ void tern_module_client_event(tern_client *c, uint32_t evt, const char *reason)
     if (!t || !t->n[evt])
         return;
     tern_evt_client ev = { { evt, sizeof ev }, c->cid, c->acc ? c->acc->name : NULL, c->ip,
-                           c->port, reason };
+                           c->port, reason, NULL };
     for (size_t i = 0; i < t->n[evt]; i++)
         t->ev[evt][i].fn(t->ev[evt][i].m, &ev.hdr, t->ev[evt][i].ud);
 }

@@ -45,7 +45,7 @@ extern "C" {
 #endif
 
 #define TERN_ABI_MAJOR 1
-#define TERN_ABI_MINOR 0
+#define TERN_ABI_MINOR 1
 
 #define TERN_MODULE_MAGIC 0x4e524554u        /* "TERN" little-endian */
 #define TERN_MODULE_ENTRY_SYMBOL "tern_module_entry"
@@ -119,7 +119,8 @@ enum tern_event_id {
     TERN_EVT_CLIENT_CONNECTED = 3,
     /* notify; worker thread. A connection is closing. */
     TERN_EVT_CLIENT_CLOSED    = 4,
-    /* reserved: subscription interest added / removed in an account. */
+    /* notify (1.1); the worker thread where the change happened, several
+     * concurrently. Interest in an account changed (tern_evt_interest). */
     TERN_EVT_INTEREST_ADDED   = 5,
     TERN_EVT_INTEREST_REMOVED = 6,
     /* notify; main thread, once a second. */
@@ -158,6 +159,16 @@ typedef struct tern_evt_auth {
     /* out, ALLOW only: the account to bind the client to (NULL: the
      * global account); copied by the server before the hook returns. */
     const char  *account;
+    /* -- 1.1 -- */
+    const char  *jwt;             /* CONNECT's jwt (NULL: none) */
+    /* out, ALLOW only (copied before the hook returns, or taken from
+     * auth_complete_ex): the user's permissions as JSON text with the
+     * shape of a conf.d user's `permissions` ({"publish":{"allow":[..],
+     * "deny":[..]},"subscribe":{..},"allow_responses":{"max":1,
+     * "expires":"5s"}}), NULL: none; and the name the client is known
+     * by in monitoring and events (NULL: the user/nkey it sent). */
+    const char  *permissions;
+    const char  *user_name;
 } tern_evt_auth;
 
 /* TERN_EVT_CLIENT_CONNECTED / TERN_EVT_CLIENT_CLOSED. */
@@ -168,6 +179,8 @@ typedef struct tern_evt_client {
     const char  *ip;
     int          port;
     const char  *reason;          /* CLOSED: why; CONNECTED: NULL */
+    /* -- 1.1 -- */
+    const char  *user;            /* the authenticated user/nkey, NULL: none */
 } tern_evt_client;
 
 /* TERN_EVT_TICK and TERN_EVT_RELOADED. */
@@ -186,6 +199,24 @@ typedef struct tern_evt_info {
     char        *json;            /* out */
 } tern_evt_info;
 
+/* TERN_EVT_INTEREST_ADDED / TERN_EVT_INTEREST_REMOVED (1.1). The
+ * kernel counts subscriptions per (account, subject, queue, source):
+ * source 0 is local interest (clients, internal subscriptions, stream
+ * imports), otherwise the id of the link protocol whose links reported
+ * it (tern_proto_register). ADDED fires when the count leaves 0 and,
+ * for a queue group, whenever it changes (count is the new total, the
+ * queue weight a route announces); REMOVED when it returns to 0. Events
+ * of one (account, subject, queue, source) are delivered in order. Hooks
+ * only run when some module registered one (no cost otherwise). */
+typedef struct tern_evt_interest {
+    tern_evt_hdr hdr;
+    const char  *account;
+    const char  *subject;
+    const char  *queue;           /* NULL: plain interest */
+    uint32_t     count;           /* the new total (0 for REMOVED) */
+    uint32_t     source;          /* 0 local, else a link protocol id */
+} tern_evt_interest;
+
 /* A hook: hdr points to the event's payload struct. */
 typedef tern_verdict (*tern_hook_fn)(tern_module *m, const tern_evt_hdr *hdr, void *ud);
 /* A timer callback (main thread). */
@@ -194,6 +225,107 @@ typedef void (*tern_timer_fn)(tern_module *m, uint64_t id, void *ud);
  * everything is borrowed for the call. reply: NULL when absent. */
 typedef void (*tern_msg_fn)(tern_module *m, const char *subject, const char *reply,
                             const void *data, size_t len, void *ud);
+
+/* ---- connections of modules (1.1) ----------------------------------------
+ *
+ * A module registers a protocol, then listens or dials with it; the
+ * kernel owns the sockets, TLS, buffering and backpressure, and calls
+ * the protocol's callbacks with the bytes. A LINK protocol (route,
+ * gateway, leaf node) also carries messages: its module reports the
+ * remote side's interest (api->link_interest), which the kernel keeps in
+ * the account's sublist like a subscription, hands each matching local
+ * message to the link's msg callback for framing, and injects what the
+ * link receives (api->link_publish). A plain protocol (HTTP) only moves
+ * bytes.
+ *
+ * Threads: a LINK connection is owned by one worker; its callbacks run
+ * there, one at a time. A protocol with TERN_PROTO_MAIN_THREAD (e.g.
+ * HTTP for monitoring, which reads documents) has its connections on
+ * the main thread. Connection ids are plain numbers from the same space
+ * as client cids: a call naming a closed one returns TERN_ESTALE. */
+
+enum tern_proto_flags {
+    TERN_PROTO_LINK        = 1u << 0,  /* carries interest and messages */
+    TERN_PROTO_MAIN_THREAD = 1u << 1,  /* connections live on the main thread */
+};
+
+/* What open is told about a new connection; valid during the call. */
+typedef struct tern_conn_info {
+    uint32_t    size;
+    uint64_t    id;               /* the connection */
+    uint64_t    origin;           /* the listener's or dial's id */
+    bool        outbound;         /* dialed by us */
+    const char *ip;               /* the peer */
+    int         port;
+} tern_conn_info;
+
+/* A local message for a link (msg callback; valid during the call). The
+ * kernel already chose, per queue group, whether this link gets the
+ * message (local members first, then remote ones by weight): queues
+ * lists the groups this copy is for; plain is true when a non-queue
+ * remote subscription of the link matched. data holds hdr_len bytes of
+ * headers (0: none) then the payload, len bytes in all. */
+typedef struct tern_link_msg {
+    uint32_t           size;
+    const char        *account;
+    const char        *subject;
+    const char        *reply;     /* NULL: none */
+    const void        *data;
+    size_t             hdr_len;
+    size_t             len;
+    const char *const *queues;
+    size_t             nqueues;
+    bool               plain;
+} tern_link_msg;
+
+typedef struct tern_proto {
+    uint32_t    size;             /* sizeof(tern_proto) at build time */
+    const char *name;             /* "route", "http", … (logs, monitoring) */
+    uint32_t    flags;            /* tern_proto_flags */
+    /* A connection is up (after TLS when the listener/dial asked for it
+     * first). *conn_ud: the module's per-connection state. Non-OK closes
+     * it. */
+    tern_rc (*open)(tern_module *m, const tern_conn_info *ci, void *ud, void **conn_ud);
+    /* Bytes arrived (after TLS). Keep what you need: the bytes are
+     * borrowed. Non-OK closes the connection, api->error(m) the reason. */
+    tern_rc (*data)(tern_module *m, uint64_t conn, void *conn_ud, const void *bytes,
+                    size_t len);
+    /* The connection is gone (peer, error, api->conn_close, unload):
+     * free conn_ud. Its link interest is already removed. */
+    void (*closed)(tern_module *m, uint64_t conn, void *conn_ud, const char *reason);
+    /* LINK only: frame msg for the peer with api->conn_write. */
+    void (*msg)(tern_module *m, uint64_t conn, void *conn_ud, const tern_link_msg *msg);
+} tern_proto;
+
+/* TLS for a listener or a dial: the same keys as conf.d server.tls. */
+typedef struct tern_tls_spec {
+    uint32_t    size;
+    const char *cert, *key, *ca;  /* paths; NULL: none */
+    bool        verify;           /* require/verify the peer's certificate */
+    bool        first;            /* handshake before open (HTTPS); else the
+                                     module calls conn_starttls when its
+                                     protocol says so */
+    int64_t     timeout_ms;       /* 0: 2 s */
+    const char *server_name;      /* dial only: SNI and name check */
+    bool        insecure;         /* dial only: skip the peer name check */
+} tern_tls_spec;
+
+/* Flags for api->link_publish. */
+enum tern_link_pub_flags {
+    /* Deliver to local queue subscribers only for the groups named in
+     * queues (a route's RMSG); without it a queue group gets one copy
+     * chosen as for a local publish. */
+    TERN_LINK_PUB_QUEUES_LISTED = 1u << 0,
+    /* Do not pass the message to any link of the same protocol (routes
+     * and gateways: one hop). The link it came from never gets it back. */
+    TERN_LINK_PUB_NO_SAME_PROTO = 1u << 1,
+};
+
+/* One aggregated local interest (interest_walk). */
+typedef void (*tern_interest_fn)(const char *account, const char *subject, const char *queue,
+                                 uint32_t count, void *ud);
+/* One account (account_walk). */
+typedef void (*tern_account_fn)(const char *account, void *ud);
 
 /* ---- the host API table ----------------------------------------------- */
 
@@ -292,6 +424,88 @@ typedef struct tern_host_api {
 
     /* -- 1.0: server facts. Any thread. -- */
     const char *(*server_id)(tern_module *m);
+
+    /* -- 1.1: connections of modules (see "connections of modules"). -- */
+    /* Register a protocol; only from init. *id: the protocol's id (the
+     * source of its links' interest events). */
+    tern_rc (*proto_register)(tern_module *m, const tern_proto *p, void *ud, uint32_t *id);
+    /* Listen on host:port (port 0: any; *bound: the port bound). tls NULL:
+     * plain. Main thread. Closed on unload; TERN_EINVAL with the reason
+     * (e.g. the address is in use). */
+    tern_rc (*listen)(tern_module *m, uint32_t proto, const char *host, int port,
+                      const tern_tls_spec *tls, uint64_t *id, int *bound);
+    tern_rc (*unlisten)(tern_module *m, uint64_t id);
+    /* Connect to host:port; *id is the connection's id. open or closed
+     * (with the reason, e.g. "connection refused") follows on the
+     * connection's thread. Main thread. */
+    tern_rc (*dial)(tern_module *m, uint32_t proto, const char *host, int port,
+                    const tern_tls_spec *tls, uint64_t *id);
+    /* Queue bytes for the peer (copied). The connection's thread. */
+    tern_rc (*conn_write)(tern_module *m, uint64_t conn, const void *bytes, size_t len);
+    /* Start the TLS handshake now (protocols that send INFO first);
+     * bytes written before it go out in plain. The connection's thread. */
+    tern_rc (*conn_starttls)(tern_module *m, uint64_t conn);
+    /* Close after the queued bytes are written (reason: for logs and
+     * closed). Any thread. */
+    tern_rc (*conn_close)(tern_module *m, uint64_t conn, const char *reason);
+    /* Remote interest of a LINK connection in account: weight 0 removes,
+     * otherwise sets (a plain subscription has weight 1, a queue group its
+     * member count). The connection's thread. TERN_ENOENT: no such
+     * account. */
+    tern_rc (*link_interest)(tern_module *m, uint64_t conn, const char *account,
+                             const char *subject, const char *queue, uint32_t weight);
+    /* A message the link received, routed in account as a publish
+     * (tern_link_pub_flags). The connection's thread. */
+    tern_rc (*link_publish)(tern_module *m, uint64_t conn, const char *account,
+                            const char *subject, const char *reply, const void *data,
+                            size_t hdr_len, size_t len, const char *const *queues,
+                            size_t nqueues, uint32_t flags);
+    /* Every local interest (clients, internal subscriptions, imports),
+     * aggregated per (account, subject, queue); account NULL: every
+     * account. Any thread but the main one (it may wait for workers). */
+    tern_rc (*interest_walk)(tern_module *m, const char *account, tern_interest_fn fn,
+                             void *ud);
+    /* Every account's name. Any thread. */
+    tern_rc (*account_walk)(tern_module *m, tern_account_fn fn, void *ud);
+
+    /* -- 1.1: what clients are told. Main thread. -- */
+    /* Set (json != NULL, a JSON value as text) or remove a key of the
+     * INFO sent to clients, e.g. "connect_urls"; broadcast: also send
+     * the new INFO to connected clients that asked for async INFO
+     * (protocol 1, as nats-server). */
+    tern_rc (*client_info_set)(tern_module *m, const char *key, const char *json,
+                               bool broadcast);
+    /* Close a client connection (e.g. its credentials were revoked).
+     * Any thread. TERN_ESTALE: gone. */
+    tern_rc (*client_close)(tern_module *m, uint64_t cid, const char *reason);
+    /* Complete a PENDING TERN_EVT_AUTH with permissions and a user name
+     * (as the event's out fields). Any thread. */
+    tern_rc (*auth_complete_ex)(tern_async token, tern_verdict v, const char *account,
+                                const char *permissions, const char *user_name);
+
+    /* -- 1.1: accounts. Main thread. -- */
+    /* Create or update an account from JSON text with the shape of a
+     * conf.d `accounts.<name>` entry without users ({"exports":[..],
+     * "imports":[..],"limits":{..}}): an update applies live to its
+     * connected clients (limits, imports, exports). TERN_EINVAL with the
+     * reason for a bad spec or an import of a missing export. */
+    tern_rc (*account_apply)(tern_module *m, const char *name, const char *json);
+
+    /* -- 1.1: documents. Main thread. -- */
+    /* A monitoring document ("varz", "connz", "subsz", "healthz",
+     * "accountz", "accstatz", "routez", "gatewayz", "leafz", "statsz", or
+     * a module's info provider) for query (URL query text without '?',
+     * NULL: none). *json: compact JSON text (api->free), *status: 200,
+     * 400 (then *json is the error text), 404 or 503. */
+    tern_rc (*document)(tern_module *m, const char *name, const char *query, int *status,
+                        char **json);
+
+    /* -- 1.1: JWT. Any thread. -- */
+    /* Decode a NATS JWT, check its ed25519-nkey signature by its issuer
+     * (the "iss" claim): *claims is the claims JSON text (api->free).
+     * TERN_EINVAL with the reason in api->error(m) when malformed or
+     * badly signed. Expiry is the caller's to check. */
+    tern_rc (*jwt_decode)(tern_module *m, const char *jwt, char **claims);
 } tern_host_api;
 
 /* Whether the server's table has slot `fn` (a newer slot than the server
@@ -331,7 +545,17 @@ typedef struct tern_module_desc {
      * start. */
     tern_rc (*export_state)(void *self, tern_blob *out);
     tern_rc (*import_state)(void *self, const tern_blob *in);
-    void       *reserved[8];
+    /* -- 1.1 (taken from the reserved room: the size is unchanged) --
+     * nats-server configuration keys this module maps (NULL-terminated
+     * top-level names, e.g. {"cluster", NULL}). When `ternd -c` reads a
+     * nats-server file with one of them, the module is loaded and
+     * nats_map turns the value into the module's conf.d subtree: JSON
+     * text (api->alloc) merged into modules.<name>. TERN_EINVAL with
+     * api->conf_error for what cannot be mapped. Pure; main thread. */
+    const char *const *nats_keys;
+    tern_rc (*nats_map)(tern_module *m, const tern_host_api *api, const char *key,
+                        const tern_config *value, char **json);
+    void       *reserved[6];
 } tern_module_desc;
 
 /* The entry point every module exports. */
