@@ -28,7 +28,7 @@ typedef enum flag_kind { F_BOOL, F_INT, F_STRING } flag_kind;
 typedef enum flag_action {
     A_CONFIG, A_CHECK, A_VERSION, A_HELP, A_SIGNAL,
     A_HOST, A_PORT, A_NAME, A_PID, A_LOG, A_PORTS_DIR, A_WORKERS, A_MODULES_DIR,
-    A_DEBUG, A_TRACE, A_DEBUG_TRACE, A_LOGTIME, A_IGNORE_UNSUPPORTED,
+    A_DEBUG, A_TRACE, A_DEBUG_TRACE, A_LOGTIME, A_IGNORE_UNSUPPORTED, A_CONVERT,
     A_TLS, A_TLS_VERIFY, A_TLS_CERT, A_TLS_KEY, A_TLS_CA,
     A_USER, A_PASS, A_AUTH,
     A_REFUSE,
@@ -67,6 +67,7 @@ static const struct flag {
     { "modules_dir", F_STRING, A_MODULES_DIR, NULL },
     { "log_file", F_STRING, A_LOG, NULL },
     { "ignore-unsupported", F_BOOL, A_IGNORE_UNSUPPORTED, NULL },
+    { "convert", F_STRING, A_CONVERT, NULL },
     /* logging */
     { "l", F_STRING, A_LOG, NULL },
     { "log", F_STRING, A_LOG, NULL },
@@ -330,6 +331,7 @@ static int apply_flag(tern_cli *cli, const struct flag *f, const char *shown, co
     case A_VERSION:     cli->version = bval; return 0;
     case A_HELP:        cli->help = bval; return 0;
     case A_IGNORE_UNSUPPORTED: cli->ignore_unsupported = bval; return 0;
+    case A_CONVERT:     replace(&cli->convert, value); return 0;
     case A_HOST:        set_server(cli, "host", value, true, argi); return 0;
     case A_NAME:        set_server(cli, "name", value, true, argi); return 0;
     case A_PID:         set_server(cli, "pid_file", value, true, argi); return 0;
@@ -468,6 +470,7 @@ int tern_cli_parse(int argc, char **argv, tern_cli *cli, char *err, size_t errle
 void tern_cli_free(tern_cli *cli)
 {
     free(cli->config);
+    free(cli->convert);
     free(cli->signal);
     tern_conf_free(cli->overlay);
     memset(cli, 0, sizeof *cli);
@@ -487,6 +490,7 @@ const char *tern_cli_usage(void)
         "    -P, --pid <file>                 File to store PID\n"
         "    -c, --config <file|dir>          Configuration: a conf.d directory, a .yaml file or a nats-server .conf file\n"
         "        --ignore-unsupported         nats-server .conf keys Tern lacks are warnings, not errors\n"
+        "        --convert FILE               Print a nats-server .conf file as conf.d YAML and exit\n"
         "    -t                               Test configuration and exit\n"
         "    -sl,--signal <signal>[=<pid>]    Send signal to ternd process (ldm, stop, quit, term, reopen, reload)\n"
         "                                     <pid> can be either a PID (e.g. 1) or the path to a PID file (e.g. /var/run/ternd.pid)\n"

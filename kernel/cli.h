@@ -20,6 +20,7 @@ typedef struct tern_cli {
     char *signal;              /* --signal CMD[=PID|PIDFILE] */
     bool  ignore_unsupported;  /* --ignore-unsupported: nats-server keys Tern
                                   lacks are warnings, not errors */
+    char *convert;             /* --convert FILE: print FILE as conf.d YAML */
     tern_conf_node *overlay;   /* root map: { server: { … } } from flags */
 } tern_cli;
 

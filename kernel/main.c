@@ -6,9 +6,33 @@
 
 #include "cli.h"
 #include "conf.h"
+#include "conf_emit.h"
 #include "log.h"
 #include "module.h"
 #include "server.h"
+
+/* --convert: the file through the configuration front ends, out as YAML. */
+static int convert(const tern_cli *cli)
+{
+    char err[TERN_CONF_ERR_MAX];
+    tern_conf_node *root = tern_conf_load_ex(cli->convert, cli->ignore_unsupported, err, sizeof err);
+    if (!root) {
+        fprintf(stderr, "ternd: %s\n", err);
+        return 1;
+    }
+    char header[1024];
+    snprintf(header, sizeof header,
+             "conf.d YAML converted by ternd %s from %s\n"
+             "(comments, include files and variables are resolved; see docs/nats-conf.md)",
+             TERN_VERSION, cli->convert);
+    int rc = tern_conf_emit_yaml(root, header, stdout, err, sizeof err);
+    tern_conf_free(root);
+    if (rc != 0 || fflush(stdout) != 0) {
+        fprintf(stderr, "ternd: %s\n", rc != 0 ? err : "cannot write the output");
+        return 1;
+    }
+    return 0;
+}
 
 int main(int argc, char **argv)
 {
@@ -34,6 +58,12 @@ int main(int argc, char **argv)
         printf("ternd: v%s (nats-server %s protocol)\n", TERN_VERSION, TERN_NATS_VERSION);
         tern_cli_free(&cli);
         return 0;
+    }
+
+    if (cli.convert) {
+        int crc = convert(&cli);
+        tern_cli_free(&cli);
+        return crc;
     }
 
     char *signal_spec = cli.signal ? strdup(cli.signal) : NULL;

@@ -204,6 +204,19 @@ static void test_same_behaviour(void)
     printf("nats-server: %s\n", nats);
     IT_CHECK(strcmp(tern, nats) == 0, "same client-visible behaviour:\n  ternd       %s\n  nats-server %s",
              tern, nats);
+
+    /* ternd --convert: the same server from the printed conf.d YAML */
+    char yaml[256], conv[512];
+    snprintf(yaml, sizeof yaml, "%s/converted.yaml", dir);
+    char *argv[] = { (char *)terND(), "--convert", conf, NULL };
+    IT_CHECK(run(argv, yaml, true) == 0, "--convert exits 0");
+    char *text = it_read_file(yaml, NULL);
+    IT_CHECK(text && strstr(text, "# conf.d YAML converted by ternd") && strstr(text, "no_auth_user: guest"),
+             "converted YAML: %s", text ? text : "");
+    free(text);
+    observe(terND(), yaml, port, conv, sizeof conv);
+    IT_CHECK(strcmp(conv, tern) == 0, "converted YAML behaves the same:\n  .conf  %s\n  .yaml  %s", tern,
+             conv);
 }
 
 /* -t: accepted and refused alike. */
@@ -287,6 +300,16 @@ static void test_ignore_unsupported(void)
     IT_CHECK(msg && strstr(msg, "[WRN]") && strstr(msg, "'jetstream' is not supported") &&
                  strstr(msg, "(ignored: --ignore-unsupported)"),
              "warning logged: %s", msg ? msg : "");
+    free(msg);
+
+    /* --convert refuses it too, or drops it with --ignore-unsupported */
+    char *conv[] = { (char *)terND(), "--convert", conf, NULL };
+    IT_CHECK(run(conv, out, true) == 1, "--convert refuses jetstream");
+    char *conv_ign[] = { (char *)terND(), "--convert", conf, "--ignore-unsupported", NULL };
+    IT_CHECK(run(conv_ign, out, true) == 0, "--convert --ignore-unsupported converts the rest");
+    msg = it_read_file(out, NULL);
+    IT_CHECK(msg && strstr(msg, "'jetstream' is not supported") && !strstr(msg, "store_dir"),
+             "warning, and jetstream left out: %s", msg ? msg : "");
     free(msg);
 }
 

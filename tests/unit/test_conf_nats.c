@@ -12,10 +12,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "conf.h"
+#include "conf_emit.h"
 #include "conf_nats.h"
 #include "conf_nats_map.h"
 #include "conf_server.h"
@@ -850,6 +852,31 @@ static bool same_tree(const tern_conf_node *a, const tern_conf_node *b, char *wh
     return true;
 }
 
+/* Strings that look like numbers or booleans stay strings through YAML. */
+static bool same_quoting(const tern_conf_node *a, const tern_conf_node *b, char *where, size_t wl)
+{
+    if (a->type == TERN_CONF_SCALAR) {
+        char *end;
+        bool numeric = *a->value && (strtod(a->value, &end), !*end);
+        bool word = !strcasecmp(a->value, "true") || !strcasecmp(a->value, "false") ||
+                    !strcasecmp(a->value, "yes") || !strcasecmp(a->value, "no") ||
+                    !strcasecmp(a->value, "on") || !strcasecmp(a->value, "off");
+        if ((numeric || word) && a->quoted != b->quoted) {
+            snprintf(where, wl, "%s:%d: '%s' quoted %d vs %d", a->file, a->line, a->value,
+                     a->quoted, b->quoted);
+            return false;
+        }
+        return true;
+    }
+    for (size_t i = 0; i < a->n; i++) {
+        const tern_conf_node *x = a->type == TERN_CONF_LIST ? a->items[i] : a->pairs[i].value;
+        const tern_conf_node *y = a->type == TERN_CONF_LIST ? b->items[i] : b->pairs[i].value;
+        if (!same_quoting(x, y, where, wl))
+            return false;
+    }
+    return true;
+}
+
 static int conf_entry(const struct dirent *d)
 {
     size_t l = strlen(d->d_name);
@@ -877,6 +904,20 @@ static void test_corpus(void **state)
             fail_msg("%s: %s", yaml, err);
         if (!same_tree(got, want, where, sizeof where))
             fail_msg("%s: %s", list[i]->d_name, where);
+        /* ternd --convert: the tree out as YAML reads back the same */
+        char *text = NULL;
+        size_t tlen = 0;
+        FILE *mem = open_memstream(&text, &tlen);
+        assert_non_null(mem);
+        assert_int_equal(tern_conf_emit_yaml(got, "converted\nfor the test", mem, err, sizeof err), 0);
+        fclose(mem);
+        tern_conf_node *back = tern_conf_parse_yaml(text, tlen, "converted.yaml", err, sizeof err);
+        if (!back)
+            fail_msg("%s: converted YAML does not parse: %s\n%s", list[i]->d_name, err, text);
+        if (!same_tree(got, back, where, sizeof where) || !same_quoting(got, back, where, sizeof where))
+            fail_msg("%s: converted YAML differs: %s\n%s", list[i]->d_name, where, text);
+        tern_conf_free(back);
+        free(text);
         /* and the kernel accepts it, TLS files aside */
         if (!at(got, "server.tls")) {
             tern_opts o;
