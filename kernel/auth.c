@@ -169,7 +169,8 @@ void tern_auth_creds_merge(tern_auth_creds *c, const json_t *connect)
                     : !strcasecmp(key, "pass") ? &c->pass
                     : !strcasecmp(key, "auth_token") ? &c->token
                     : !strcasecmp(key, "nkey") ? &c->nkey
-                    : !strcasecmp(key, "sig") ? &c->sig : NULL;
+                    : !strcasecmp(key, "sig") ? &c->sig
+                    : !strcasecmp(key, "jwt") ? &c->jwt : NULL;
         if (slot)
             set_secret(slot, json_string_value(v));
     }
@@ -182,6 +183,7 @@ void tern_auth_creds_free(tern_auth_creds *c)
     set_secret(&c->token, NULL);
     set_secret(&c->nkey, NULL);
     set_secret(&c->sig, NULL);
+    set_secret(&c->jwt, NULL);
 }
 
 /* ---- comparisons ------------------------------------------------------- */

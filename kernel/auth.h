@@ -75,6 +75,7 @@ void tern_auth_new_nonce(char out[TERN_AUTH_NONCE_LEN + 1]);
  * value). */
 typedef struct tern_auth_creds {
     char *user, *pass, *token, *nkey, *sig;
+    char *jwt;                 /* operator mode: the user JWT (modules) */
 } tern_auth_creds;
 
 /* Merge the credential fields of a decoded CONNECT object (field names

@@ -31,11 +31,12 @@ typedef enum flag_action {
     A_DEBUG, A_TRACE, A_DEBUG_TRACE, A_LOGTIME, A_IGNORE_UNSUPPORTED, A_CONVERT,
     A_TLS, A_TLS_VERIFY, A_TLS_CERT, A_TLS_KEY, A_TLS_CA,
     A_USER, A_PASS, A_AUTH,
+    A_HTTP_PORT, A_HTTPS_PORT,
+    A_CLUSTER, A_CLUSTER_NAME, A_ROUTES, A_NO_ADVERTISE, A_CLUSTER_ADVERTISE,
+    A_CONNECT_RETRIES, A_CLIENT_ADVERTISE,
     A_REFUSE,
 } flag_action;
 
-#define R_MONITOR "the monitor module is not available yet"
-#define R_CLUSTER "the cluster module is not available yet"
 #define R_JS      "JetStream is not supported by Tern"
 #define R_SYSLOG  "syslog logging is not supported"
 
@@ -95,6 +96,20 @@ static const struct flag {
     { "user", F_STRING, A_USER, NULL },
     { "pass", F_STRING, A_PASS, NULL },
     { "auth", F_STRING, A_AUTH, NULL },
+    /* monitoring: the monitor module's listeners (modules.monitor) */
+    { "m", F_INT, A_HTTP_PORT, NULL },
+    { "http_port", F_INT, A_HTTP_PORT, NULL },
+    { "ms", F_INT, A_HTTPS_PORT, NULL },
+    { "https_port", F_INT, A_HTTPS_PORT, NULL },
+    /* clustering: the cluster module's keys (modules.cluster) */
+    { "cluster", F_STRING, A_CLUSTER, NULL },
+    { "cluster_listen", F_STRING, A_CLUSTER, NULL },
+    { "cluster_name", F_STRING, A_CLUSTER_NAME, NULL },
+    { "routes", F_STRING, A_ROUTES, NULL },
+    { "no_advertise", F_BOOL, A_NO_ADVERTISE, NULL },
+    { "cluster_advertise", F_STRING, A_CLUSTER_ADVERTISE, NULL },
+    { "connect_retries", F_INT, A_CONNECT_RETRIES, NULL },
+    { "client_advertise", F_STRING, A_CLIENT_ADVERTISE, NULL },
     /* refused: features Tern does not have (yet) */
     { "s", F_BOOL, A_REFUSE, R_SYSLOG },
     { "syslog", F_BOOL, A_REFUSE, R_SYSLOG },
@@ -103,24 +118,12 @@ static const struct flag {
     { "log_size_limit", F_INT, A_REFUSE,
       "log size limits are not supported; rotate with logrotate and --signal reopen" },
     { "max_traced_msg_len", F_INT, A_REFUSE, "limiting traced message length is not supported yet" },
-    { "m", F_INT, A_REFUSE, R_MONITOR },
-    { "http_port", F_INT, A_REFUSE, R_MONITOR },
-    { "ms", F_INT, A_REFUSE, R_MONITOR },
-    { "https_port", F_INT, A_REFUSE, R_MONITOR },
     { "profile", F_INT, A_REFUSE, "the Go profiling port does not exist in Tern" },
-    { "client_advertise", F_STRING, A_REFUSE, R_CLUSTER },
     { "js", F_BOOL, A_REFUSE, R_JS },
     { "jetstream", F_BOOL, A_REFUSE, R_JS },
     { "sd", F_STRING, A_REFUSE, R_JS },
     { "store_dir", F_STRING, A_REFUSE, R_JS },
     { "help_tls", F_BOOL, A_REFUSE, "the TLS cipher list help is not available; see docs/tls.md" },
-    { "routes", F_STRING, A_REFUSE, R_CLUSTER },
-    { "cluster", F_STRING, A_REFUSE, R_CLUSTER },
-    { "cluster_listen", F_STRING, A_REFUSE, R_CLUSTER },
-    { "cluster_name", F_STRING, A_REFUSE, R_CLUSTER },
-    { "cluster_advertise", F_STRING, A_REFUSE, R_CLUSTER },
-    { "no_advertise", F_BOOL, A_REFUSE, R_CLUSTER },
-    { "connect_retries", F_INT, A_REFUSE, R_CLUSTER },
 };
 
 
@@ -311,6 +314,121 @@ static int check_auth_flags(tern_cli *cli, char *err, size_t errlen)
     return 0;
 }
 
+/* -m / -ms load the monitor module: modules.monitor.listen or
+ * https_listen is the port alone, so the monitor binds the server's host
+ * as nats-server's http_host defaults to its host. */
+static void set_monitor(tern_cli *cli, const char *key, const char *port, int argi)
+{
+    if (!cli->overlay)
+        cli->overlay = tern_conf_new(TERN_CONF_MAP, FLAGS_FILE, 1, 1);
+    tern_conf_node *mods = tern_conf_map_child(cli->overlay, "modules");
+    set_scalar(tern_conf_map_child(mods, "monitor"), key, port, false, argi);
+}
+
+/* nats-server's HTTPS monitor uses the client TLS certificate: with -ms,
+ * the --tlscert/--tlskey/--tlscacert flags also become the monitor's. */
+static void monitor_tls_from_flags(tern_cli *cli)
+{
+    tern_conf_node *mods = cli->overlay ? tern_conf_get(cli->overlay, "modules") : NULL;
+    tern_conf_node *mon = tern_conf_get(mods, "monitor");
+    tern_conf_node *server = cli->overlay ? tern_conf_get(cli->overlay, "server") : NULL;
+    tern_conf_node *tls = tern_conf_get(server, "tls");
+    if (!tern_conf_get(mon, "https_listen") || !tls || tls->type != TERN_CONF_MAP ||
+        tern_conf_get(mon, "tls"))
+        return;
+    static const char *const keys[] = { "cert", "key", "ca" };
+    tern_conf_node *mtls = tern_conf_map_child(mon, "tls");
+    for (size_t i = 0; i < 3; i++) {
+        tern_conf_node *v = tern_conf_get(tls, keys[i]);
+        if (v && v->type == TERN_CONF_SCALAR)
+            set_scalar(mtls, keys[i], v->value, true, v->line);
+    }
+}
+
+/* --cluster, --routes … load the cluster module: modules.cluster keys. */
+static tern_conf_node *cluster_map(tern_cli *cli)
+{
+    if (!cli->overlay)
+        cli->overlay = tern_conf_new(TERN_CONF_MAP, FLAGS_FILE, 1, 1);
+    return tern_conf_map_child(tern_conf_map_child(cli->overlay, "modules"), "cluster");
+}
+
+/* --cluster nats://[user:pass@]host:port as nats-server's overrideCluster:
+ * the route listen address (port -1: any) and the route credentials. */
+static int set_cluster_url(tern_cli *cli, const char *url, int argi, char *err, size_t errlen)
+{
+    tern_conf_node *cl = cluster_map(cli);
+    if (!*url)
+        return 0;
+    const char *s = strstr(url, "://");
+    s = s ? s + 3 : url;
+    size_t n = strcspn(s, "/?#");
+    const char *at = memrchr(s, '@', n);
+    tern_conf_node *authz = tern_conf_map_child(cl, "authorization");
+    if (at) {
+        const char *colon = memchr(s, ':', (size_t)(at - s));
+        if (!colon)
+            return tern_errf(err, errlen, "--cluster %s: expected cluster password to be set", url);
+        char *user = strndup(s, (size_t)(colon - s));
+        char *pass = strndup(colon + 1, (size_t)(at - colon - 1));
+        if (!user || !pass)
+            abort();
+        set_scalar(authz, "user", user, true, argi);
+        set_scalar(authz, "password", pass, true, argi);
+        free(user);
+        free(pass);
+        n -= (size_t)(at + 1 - s);
+        s = at + 1;
+    } else {
+        /* no credentials in the flag: none from the files either */
+        tern_conf_map_set(authz, "user", tern_conf_new(TERN_CONF_NULL, FLAGS_FILE, argi, 1));
+        tern_conf_map_set(authz, "password", tern_conf_new(TERN_CONF_NULL, FLAGS_FILE, argi, 1));
+    }
+    const char *colon = memrchr(s, ':', n);
+    if (!colon || colon == s)
+        return tern_errf(err, errlen, "--cluster %s: expected host:port", url);
+    char hp[300];
+    size_t hl = (size_t)(colon - s);
+    const char *port = colon + 1;
+    size_t pl = n - hl - 1;
+    if (pl == 2 && !strncmp(port, "-1", 2))
+        port = "0", pl = 1;
+    snprintf(hp, sizeof hp, "%.*s:%.*s", (int)hl, s, (int)pl, port);
+    set_scalar(cl, "listen", hp, true, argi);
+    return 0;
+}
+
+/* --routes url,url: the seed routes (a list replaces the files'). */
+static void set_routes(tern_cli *cli, const char *value, int argi)
+{
+    tern_conf_node *list = tern_conf_new(TERN_CONF_LIST, FLAGS_FILE, argi, 1);
+    const char *s = value;
+    while (*s) {
+        size_t n = strcspn(s, ",");
+        const char *b = s, *e = s + n;
+        while (b < e && isspace((unsigned char)*b))
+            b++;
+        while (e > b && isspace((unsigned char)e[-1]))
+            e--;
+        if (e > b) {
+            char *u = strndup(b, (size_t)(e - b));
+            tern_conf_node **items = realloc(list->items, (list->n + 1) * sizeof *items);
+            if (!u || !items)
+                abort();
+            list->items = items;
+            list->cap = list->n + 1;
+            tern_conf_node *item = tern_conf_new_scalar(u, FLAGS_FILE, argi, 1);
+            item->quoted = true;
+            list->items[list->n++] = item;
+            free(u);
+        }
+        s += n;
+        if (*s == ',')
+            s++;
+    }
+    tern_conf_map_set(cluster_map(cli), "routes", list);
+}
+
 static void replace(char **slot, const char *v)
 {
     free(*slot);
@@ -377,6 +495,27 @@ static int apply_flag(tern_cli *cli, const struct flag *f, const char *shown, co
                                  : set_flag_user(cli, f->action == A_USER ? "user" : "password",
                                                  value, argi)) < 0)
             return tern_errf(err, errlen, "--user/--pass and --auth cannot be used together");
+        return 0;
+    case A_HTTP_PORT:
+    case A_HTTPS_PORT:
+        if (ival < -1 || ival > 65535)
+            return tern_errf(err, errlen, "invalid value \"%s\" for flag -%s: port must be between 0 and 65535, "
+                        "or -1 for a random port", value, f->name);
+        snprintf(num, sizeof num, "%lld", (long long)ival);
+        set_monitor(cli, f->action == A_HTTP_PORT ? "listen" : "https_listen", num, argi);
+        return 0;
+    case A_CLUSTER:
+        return set_cluster_url(cli, value, argi, err, errlen);
+    case A_CLUSTER_NAME:      set_scalar(cluster_map(cli), "name", value, true, argi); return 0;
+    case A_CLUSTER_ADVERTISE: set_scalar(cluster_map(cli), "advertise", value, true, argi); return 0;
+    case A_CLIENT_ADVERTISE:  set_scalar(cluster_map(cli), "client_advertise", value, true, argi); return 0;
+    case A_ROUTES:            set_routes(cli, value, argi); return 0;
+    case A_NO_ADVERTISE:
+        set_scalar(cluster_map(cli), "no_advertise", bval ? "true" : "false", false, argi);
+        return 0;
+    case A_CONNECT_RETRIES:
+        snprintf(num, sizeof num, "%lld", (long long)ival);
+        set_scalar(cluster_map(cli), "connect_retries", num, false, argi);
         return 0;
     case A_REFUSE:
         /* -js=false and the like turn off what Tern lacks anyway */
@@ -450,6 +589,7 @@ static int parse_args(int argc, char **argv, tern_cli *cli, char *err, size_t er
     }
     if (check_auth_flags(cli, err, errlen) < 0)
         return -1;
+    monitor_tls_from_flags(cli);
     if (cli->check && !cli->config && !cli->help && !cli->version)
         return tern_errf(err, errlen, "must specify [-c, --config] option to check configuration file syntax");
     return 0;
@@ -498,6 +638,19 @@ const char *tern_cli_usage(void)
         "        --workers <n>                Number of I/O worker threads (default: number of CPUs)\n"
         "        --modules_dir <dir>          Directory to load modules from\n"
         "\n"
+        "Monitoring Options:\n"
+        "    -m, --http_port <port>           Use port for http monitoring (loads the monitor module)\n"
+        "    -ms,--https_port <port>          Use port for https monitoring (TLS from --tlscert/--tlskey)\n"
+        "\n"
+        "Cluster Options (load the cluster module):\n"
+        "        --routes <rurl-1, rurl-2>    Routes to solicit and connect\n"
+        "        --cluster <cluster-url>      Cluster URL for solicited routes\n"
+        "        --cluster_name <string>      Cluster Name, if not set one will be dynamically generated\n"
+        "        --no_advertise <bool>        Do not advertise known cluster information to clients\n"
+        "        --cluster_advertise <string> Cluster URL to advertise to other servers\n"
+        "        --connect_retries <number>   For implicit routes, number of connect retries\n"
+        "        --client_advertise <string>  Client URL to advertise to other servers\n"
+        "\n"
         "Logging Options:\n"
         "    -l, --log <file>                 File to redirect log output\n"
         "    -T, --logtime                    Timestamp log entries (default: true)\n"
@@ -523,7 +676,7 @@ const char *tern_cli_usage(void)
         "    -h, --help                       Show this message\n"
         "    -v, --version                    Show version\n"
         "\n"
-        "Other nats-server flags (monitoring, cluster, JetStream,\n"
+        "Other nats-server flags (JetStream,\n"
         "syslog, profiling) are refused with a message saying why; see docs/cli.md.\n";
 }
 

@@ -14,8 +14,10 @@
 
 #include "account.h"
 #include "auth.h"
+#include "client_info.h"
 #include "docs.h"
 #include "imports.h"
+#include "mappings.h"
 #include "log.h"
 #include "module.h"
 #include "perms.h"
@@ -339,6 +341,9 @@ void tern_client_delivered(tern_client *c, tern_csub *s, size_t size)
     c->out_bytes += size; /* payload bytes, as nats-server's outBytes */
     stat_add(&c->w->stats.out_msgs, 1);
     stat_add(&c->w->stats.out_bytes, size);
+    tern_account_stats *as = &c->acc->stats[c->w->id];
+    tern_account_stat_add(&as->out_msgs, 1);
+    tern_account_stat_add(&as->out_bytes, size);
     tern_worker_mark_flush(c->w, c);
     if (++s->delivered == s->max)
         unsubscribe(c, s);
@@ -413,6 +418,8 @@ static void send_sub_perm_err(tern_client *c, const char *subj, size_t subj_len,
     tern_buf_free(&msg);
 }
 
+static int publish(tern_client *c, const tern_pub_args *m);
+
 static int on_pub(void *ud, const tern_pub_args *m)
 {
     tern_client *c = ud;
@@ -423,6 +430,30 @@ static int on_pub(void *ud, const tern_pub_args *m)
     c->in_bytes += m->size;
     stat_add(&w->stats.in_msgs, 1);
     stat_add(&w->stats.in_bytes, m->size);
+    tern_account_stats *as = &c->acc->stats[w->id];
+    tern_account_stat_add(&as->in_msgs, 1);
+    tern_account_stat_add(&as->in_bytes, m->size);
+    /* Subject mappings (mappings.h) rewrite the subject before anything
+     * else looks at it. */
+    if (!c->acc->conf || !c->acc->conf->nmappings)
+        return publish(c, m);
+    char buf[256];
+    size_t n = 0;
+    char *subj = tern_mappings_apply(c->acc->conf, m->subject, m->subject_len, buf, sizeof buf, &n);
+    if (!subj)
+        return publish(c, m);
+    tern_pub_args mapped = *m;
+    mapped.subject = subj;
+    mapped.subject_len = n;
+    int rc = publish(c, &mapped);
+    if (subj != buf)
+        free(subj);
+    return rc;
+}
+
+static int publish(tern_client *c, const tern_pub_args *m)
+{
+    tern_worker *w = c->w;
     c->last_activity_ms = w->now_ms;
 
     if (has(c, TERN_CF_PEDANTIC) && !tern_subject_valid(m->subject, m->subject_len, false))
@@ -766,6 +797,9 @@ typedef struct tern_client_auth {
     char           *bound;      /* the name of the user the connection is
                                    bound to ("" for token or none) */
     tern_account   *module_acc; /* the account a module's decision named */
+    char           *module;     /* the module that let the client in (NULL:
+                                   the kernel's rules did) */
+    char           *user_name;  /* that module's name for the user (NULL: none) */
 } tern_client_auth;
 
 static bool parse_input(tern_client *c, const char *p, size_t n);
@@ -780,6 +814,8 @@ static void auth_state_free(uv_handle_t *h)
     tern_buf_free(&a->stash);
     tern_auth_unref(a->conf);
     free(a->bound);
+    free(a->module);
+    free(a->user_name);
     free(a);
 }
 
@@ -915,6 +951,17 @@ void tern_client_reload_auth(tern_client *c, tern_auth *auth)
     }
     if (!a->bound || a->pending)
         return;       /* not bound yet: decided with the configuration of its CONNECT */
+    if (a->module) {
+        /* The module that let it in is its authority: it stays while that
+         * module is loaded and authenticates (the module may revoke it
+         * itself with client_close); the kernel's users do not apply. */
+        if (!tern_module_authenticates(a->module)) {
+            tern_noticef("%s:%d - cid:%llu - module %s that authenticated the client was "
+                         "unloaded", c->ip, c->port, (unsigned long long)c->cid, a->module);
+            tern_worker_post(c->w, reload_close_task, c);
+        }
+        return;
+    }
     const tern_auth_user *old = a->bound[0] ? tern_auth_find(a->conf, a->bound) : NULL;
     const tern_auth_user *u = a->bound[0] ? tern_auth_find(auth, a->bound) : NULL;
     bool ok;
@@ -1022,12 +1069,42 @@ static void on_auth_slow_done(void *owner, bool ok)
 
 /* A module's decision (module.h), on this worker's loop; only called
  * while the connection is registered. */
-static void on_auth_module_done(void *owner, bool ok, tern_account *acc)
+static void set_auth_module(tern_client_auth *a, const char *module)
+{
+    free(a->module);
+    a->module = module ? tern_xstrdup(module) : NULL;
+}
+
+/* Take a module's grant: its permissions are held by a one-user
+ * configuration, so bind_user and the connection's auth_conf keep them
+ * alive exactly as they keep a conf.d user's. */
+static void apply_grant(tern_client_auth *a, tern_module_grant *g)
+{
+    a->user = NULL;
+    free(a->user_name);
+    a->user_name = g->user_name;
+    g->user_name = NULL;
+    if (!g->perms)
+        return;
+    tern_auth *holder = tern_auth_new();
+    tern_auth_add_account_user(holder, a->user_name ? a->user_name : "", NULL, 0, g->perms);
+    g->perms = NULL;
+    tern_auth_unref(a->conf);
+    a->conf = holder;
+    a->user = &holder->users[0];
+}
+
+static void on_auth_module_done(void *owner, bool ok, tern_account *acc, const char *module,
+                                tern_module_grant *grant)
 {
     tern_client *c = owner;
     c->auth->pending = false;
     c->auth->user = NULL;
     c->auth->module_acc = acc;
+    if (ok) {
+        set_auth_module(c->auth, module);
+        apply_grant(c->auth, grant);
+    }
     c->w->now_ms = uv_now(&c->w->loop);
     connect_opts o = c->auth->connect;
     if (auth_decided(c, &o, ok) == TERN_PARSE_OK)
@@ -1041,14 +1118,18 @@ static int authenticate(tern_client *c, const connect_opts *o)
     tern_auth_unref(a->conf);
     a->conf = tern_auth_ref(opts_of(c)->auth);
     tern_account *macc = NULL;
-    switch (tern_module_auth_start(c, &a->creds, a->nonce, &macc, on_auth_module_done)) {
+    const char *module = NULL;
+    tern_module_grant grant;
+    switch (tern_module_auth_start(c, &a->creds, a->nonce, &macc, &module, &grant,
+                                   on_auth_module_done)) {
     case TERN_MODAUTH_PENDING:
         a->connect = *o;
         a->pending = true;
         return TERN_PARSE_PAUSE;
     case TERN_MODAUTH_ALLOW:
-        a->user = NULL;
         a->module_acc = macc;
+        set_auth_module(a, module);
+        apply_grant(a, &grant);
         return auth_decided(c, o, true);
     case TERN_MODAUTH_DENY:
         return auth_decided(c, o, false);
@@ -1092,6 +1173,8 @@ const char *tern_client_auth_user(const tern_client *c)
     const tern_auth_creds *cr = c->auth ? &c->auth->creds : NULL;
     if (!cr)
         return NULL;
+    if (c->auth->user_name)
+        return c->auth->user_name;
     if (cr->nkey && *cr->nkey)
         return cr->nkey;
     if (cr->user && *cr->user)
@@ -1345,20 +1428,38 @@ static uint64_t first_ping_ms(const tern_opts *o)
 
 /* ---- accept --------------------------------------------------------- */
 
-static void send_info(tern_client *c)
+/* INFO in nats-server's key order: the server's fields, keys modules
+ * set (client_info.h) around the client's own. The async INFO carries no
+ * nonce, as nats-server's. */
+static void append_info(tern_client *c, tern_buf *b, bool nonce)
 {
     tern_server *s = srv_of(c);
-    tern_buf *b = &c->out;
     tern_buf_append(b, s->info_prefix, s->info_prefix_len);
+    tern_client_info_before(b);
     tern_buf_append_str(b, ",\"client_id\":");
     tern_buf_append_u64(b, c->cid);
     tern_buf_append_str(b, ",\"client_ip\":\"");
     tern_buf_append_str(b, c->ip);
-    if (c->auth && c->auth->nonce[0]) {
+    if (nonce && c->auth && c->auth->nonce[0]) {
         tern_buf_append_str(b, "\",\"nonce\":\"");
         tern_buf_append_str(b, c->auth->nonce);
     }
-    tern_buf_append_str(b, "\"} \r\n");
+    tern_buf_append_str(b, "\"");
+    tern_client_info_after(b);
+    tern_buf_append_str(b, "} \r\n");
+}
+
+static void send_info(tern_client *c)
+{
+    append_info(c, &c->out, true);
+    tern_worker_mark_flush(c->w, c);
+}
+
+void tern_client_send_async_info(tern_client *c)
+{
+    if (has(c, TERN_CF_CLOSING) || c->protocol < 1 || !has(c, TERN_CF_FIRST_PONG_SENT))
+        return;
+    append_info(c, &c->out, false);
     tern_worker_mark_flush(c->w, c);
 }
 

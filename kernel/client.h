@@ -161,6 +161,10 @@ void tern_client_reload_auth(tern_client *c, struct tern_auth *auth);
 
 /* Queue the lame-duck INFO (ldm:true) if the client can take async INFO. */
 void tern_client_send_ldm_info(tern_client *c);
+/* Queue the current INFO (keys modules set included) if the client can
+ * take async INFO (protocol 1, first PONG sent), as nats-server does
+ * when its connect_urls change. */
+void tern_client_send_async_info(tern_client *c);
 
 const char *tern_close_reason_str(tern_close_reason r);
 

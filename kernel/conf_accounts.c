@@ -13,6 +13,7 @@
 #include "account.h"
 #include "auth.h"
 #include "imports.h"
+#include "mappings.h"
 #include "nkeys.h"
 #include "perms.h"
 #include "xalloc.h"
@@ -26,7 +27,7 @@ typedef struct ctx {
 
 int tern_conf_is_accounts_key(const char *key)
 {
-    return !strcmp(key, "accounts") || !strcmp(key, "system_account");
+    return !strcmp(key, "accounts") || !strcmp(key, "system_account") || !strcmp(key, "mappings");
 }
 
 static int text(ctx *c, const char *what, const tern_conf_node *v, char **out)
@@ -154,8 +155,8 @@ int tern_conf_permissions(const tern_conf_node *v, tern_perms **out, char *err, 
 
 /* ---- users --------------------------------------------------------------- */
 
-int tern_conf_user_entry(const tern_conf_node *u, tern_auth *a, int account, char *err,
-                         size_t errlen)
+static int user_entry(const tern_conf_node *u, tern_auth *a, int account,
+                      const tern_perms *defaults, char *err, size_t errlen)
 {
     ctx c = {err, errlen};
     if (u->type != TERN_CONF_MAP)
@@ -185,6 +186,8 @@ int tern_conf_user_entry(const tern_conf_node *u, tern_auth *a, int account, cha
             rc = tern_conf_error(k, err, errlen, "unknown key '%s' in a user entry", key);
         }
     }
+    if (rc == 0 && !perms && defaults)    /* the account's default_permissions */
+        perms = tern_perms_clone(defaults);
     if (rc == 0) {
         bool has_nkey = nkey && *nkey, has_user = name && *name;
         if (!has_nkey && !has_user) {
@@ -209,6 +212,12 @@ int tern_conf_user_entry(const tern_conf_node *u, tern_auth *a, int account, cha
     free(password);
     free(nkey);
     return rc;
+}
+
+int tern_conf_user_entry(const tern_conf_node *u, tern_auth *a, int account, char *err,
+                         size_t errlen)
+{
+    return user_entry(u, a, account, NULL, err, errlen);
 }
 
 /* ---- exports and imports ------------------------------------------------- */
@@ -277,6 +286,8 @@ static int export_entry(ctx *c, const tern_conf_node *v, tern_account_conf *ac)
             if (tern_conf_duration_ms(y, &x.threshold_ms, e, sizeof e) < 0 || x.threshold_ms <= 0)
                 rc = tern_conf_error(y, c->err, c->errlen,
                                      "response_threshold must be a positive duration");
+        } else if (!strcmp(key, "latency")) {
+            rc = tern_conf_error(k, c->err, c->errlen, "service latency tracking is not supported");
         } else {
             rc = tern_conf_error(k, c->err, c->errlen, "unknown key '%s' in an export", key);
         }
@@ -350,6 +361,9 @@ static int import_entry(ctx *c, const tern_conf_node *v, tern_account_conf *ac, 
         } else if (!strcmp(key, "to") || !strcmp(key, "local_subject")) {
             to_node = y;
             rc = text(c, key, y, &to);
+        } else if (!strcmp(key, "share")) {
+            rc = tern_conf_error(k, c->err, c->errlen, "sharing the requester's information "
+                                 "(share, the Nats-Request-Info header) is not supported");
         } else {
             rc = tern_conf_error(k, c->err, c->errlen, "unknown key '%s' in an import", key);
         }
@@ -428,45 +442,59 @@ static int limits(ctx *c, const tern_conf_node *v, tern_account_conf *ac)
     return 0;
 }
 
-static int account_entry(ctx *c, const tern_conf_node *k, const tern_conf_node *v, tern_auth *a,
-                         int idx, import_pos *pos)
+/* One account's entry into conf->accs[idx]; a: where its users go (NULL:
+ * an account_apply spec, which has none). */
+static int account_entry(ctx *c, const char *name, const tern_conf_node *v, tern_accounts_conf *conf,
+                         tern_auth *a, int idx, import_pos *pos)
 {
-    tern_account_conf *ac = &a->accounts->accs[idx];
+    tern_account_conf *ac = &conf->accs[idx];
     if (v->type == TERN_CONF_NULL)
         return 0;
     if (v->type != TERN_CONF_MAP)
-        return tern_conf_error(v, c->err, c->errlen, "account \"%s\" must be a mapping", k->value);
-    for (size_t i = 0; i < v->n; i++) {
+        return tern_conf_error(v, c->err, c->errlen, "account \"%s\" must be a mapping", name);
+    /* default_permissions first: they apply to the users listed before it too. */
+    tern_perms *defaults = NULL;
+    const tern_conf_node *dp = tern_conf_get(v, "default_permissions");
+    if (!dp)
+        dp = tern_conf_get(v, "default_permission");
+    if (dp && tern_conf_permissions(dp, &defaults, c->err, c->errlen) < 0)
+        return -1;
+    int rc = 0;
+    for (size_t i = 0; i < v->n && rc == 0; i++) {
         const tern_conf_node *kk = v->pairs[i].key, *y = v->pairs[i].value;
         const char *key = kk->value;
         if (!strcmp(key, "users")) {
             if (y->type == TERN_CONF_NULL)
                 continue;
-            if (y->type != TERN_CONF_LIST)
-                return tern_conf_error(y, c->err, c->errlen, "expected users field to be a list");
-            for (size_t j = 0; j < y->n; j++)
-                if (tern_conf_user_entry(y->items[j], a, idx, c->err, c->errlen) < 0)
-                    return -1;
+            if (!a)
+                rc = tern_conf_error(kk, c->err, c->errlen, "an account spec takes no users");
+            else if (y->type != TERN_CONF_LIST)
+                rc = tern_conf_error(y, c->err, c->errlen, "expected users field to be a list");
+            for (size_t j = 0; rc == 0 && j < y->n; j++)
+                rc = user_entry(y->items[j], a, idx, defaults, c->err, c->errlen);
         } else if (!strcmp(key, "exports") || !strcmp(key, "imports")) {
             if (y->type == TERN_CONF_NULL)
                 continue;
-            if (y->type != TERN_CONF_LIST)
-                return tern_conf_error(y, c->err, c->errlen, "expected %s to be a list", key);
-            for (size_t j = 0; j < y->n; j++) {
-                int rc = key[0] == 'e' ? export_entry(c, y->items[j], ac)
-                                       : import_entry(c, y->items[j], ac, pos);
-                if (rc < 0)
-                    return -1;
+            if (y->type != TERN_CONF_LIST) {
+                rc = tern_conf_error(y, c->err, c->errlen, "expected %s to be a list", key);
+                break;
             }
+            for (size_t j = 0; rc == 0 && j < y->n; j++)
+                rc = key[0] == 'e' ? export_entry(c, y->items[j], ac)
+                                   : import_entry(c, y->items[j], ac, pos);
         } else if (!strcmp(key, "limits")) {
-            if (limits(c, y, ac) < 0)
-                return -1;
+            rc = limits(c, y, ac);
+        } else if (!strcmp(key, "mappings") || !strcmp(key, "maps")) {
+            rc = tern_conf_mappings(y, ac, c->err, c->errlen);
+        } else if (!strcmp(key, "default_permissions") || !strcmp(key, "default_permission")) {
+            continue;
         } else {
-            return tern_conf_error(kk, c->err, c->errlen, "unknown key '%s' in account \"%s\"", key,
-                                   k->value);
+            rc = tern_conf_error(kk, c->err, c->errlen, "unknown key '%s' in account \"%s\"", key,
+                                 name);
         }
     }
-    return 0;
+    tern_perms_free(defaults);
+    return rc;
 }
 
 static bool export_allows(const tern_export_conf *x, const char *importer)
@@ -594,7 +622,11 @@ int tern_conf_apply_accounts(const tern_conf_node *root, tern_auth *a, char *err
     import_pos *pos = tern_xcalloc(conf->n, sizeof *pos);
     int rc = 0;
     for (size_t i = 0; i < nacc && rc == 0; i++)
-        rc = account_entry(&c, accs->pairs[i].key, accs->pairs[i].value, a, (int)i + 1, &pos[i + 1]);
+        rc = account_entry(&c, accs->pairs[i].key->value, accs->pairs[i].value, conf, a, (int)i + 1,
+                           &pos[i + 1]);
+    const tern_conf_node *maps = tern_conf_get(root, "mappings");
+    if (rc == 0 && maps)        /* top-level mappings: the global account's */
+        rc = tern_conf_mappings(maps, &conf->accs[0], err, errlen);
     if (rc == 0)
         rc = resolve_imports(&c, conf, pos);
     if (rc == 0)
@@ -625,4 +657,33 @@ int tern_conf_apply_accounts(const tern_conf_node *root, tern_auth *a, char *err
         conf->system = tern_accounts_conf_add(conf, TERN_SYSTEM_ACCOUNT);
     free(name);
     return 0;
+}
+
+int tern_conf_account_spec(const tern_conf_node *v, tern_accounts_conf *conf, int idx, char *err,
+                           size_t errlen)
+{
+    ctx c = {err, errlen};
+    if (v->type != TERN_CONF_MAP)
+        return tern_conf_error(v, err, errlen, "an account spec must be an object");
+    /* The other accounts' imports are resolved again: this account's
+     * exports may be new. Their errors point at the spec. */
+    import_pos *pos = tern_xcalloc(conf->n, sizeof *pos);
+    for (size_t i = 0; i < conf->n; i++) {
+        tern_account_conf *ac = &conf->accs[i];
+        if ((int)i == idx || !ac->nimports)
+            continue;
+        pos[i].nodes = tern_xcalloc(ac->nimports, sizeof *pos[i].nodes);
+        pos[i].accounts = tern_xcalloc(ac->nimports, sizeof *pos[i].accounts);
+        for (size_t k = 0; k < ac->nimports; k++) {
+            pos[i].nodes[k] = v;
+            pos[i].accounts[k] = tern_xstrdup(conf->accs[ac->imports[k].exporter].name);
+        }
+    }
+    int rc = account_entry(&c, conf->accs[idx].name, v, conf, NULL, idx, &pos[idx]);
+    if (rc == 0)
+        rc = resolve_imports(&c, conf, pos);
+    if (rc == 0)
+        rc = check_cycles(&c, conf, pos);
+    pos_free(pos, conf);
+    return rc;
 }

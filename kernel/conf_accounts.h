@@ -32,4 +32,11 @@ int tern_conf_user_entry(const tern_conf_node *u, struct tern_auth *a, int accou
 int tern_conf_permissions(const tern_conf_node *v, struct tern_perms **out, char *err,
                           size_t errlen);
 
+struct tern_accounts_conf;
+/* An account_apply spec (an `accounts.<name>` entry without users) into
+ * conf->accs[idx], an entry with only its name; every import of conf is
+ * resolved again against the exports. 0, or -1 with err filled. */
+int tern_conf_account_spec(const tern_conf_node *v, struct tern_accounts_conf *conf, int idx,
+                           char *err, size_t errlen);
+
 #endif

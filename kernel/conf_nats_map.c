@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "module_natsmap.h"
 #include "xalloc.h"
 
 typedef enum vtype {
@@ -36,6 +37,7 @@ typedef enum kind {
     K_AUTHZ,        /* authorization, single user folded into users */
     K_ACCOUNTS,     /* accounts, users and exports/imports mapped */
     K_UNSUPPORTED,  /* `tern` says why */
+    K_MODULE,       /* mapped by the module named in `tern` (its nats_map) */
 } kind;
 
 typedef struct nats_key {
@@ -46,13 +48,8 @@ typedef struct nats_key {
     bool false_ok;   /* unsupported, but `false` turns off what Tern lacks anyway */
 } nats_key;
 
-#define R_CLUSTER  "the cluster module is not available yet"
-#define R_GATEWAY  "the gateway module is not available yet"
 #define R_LEAF     "the leafnode module is not available yet"
-#define R_MONITOR  "the monitor module is not available yet"
-#define R_JWT      "the auth_jwt module is not available yet"
 #define R_ACCOUNTS "accounts are not supported yet"
-#define R_MAPPINGS "subject mappings are not supported yet"
 #define R_NO_SYS   "running without a system account is not supported"
 #define R_JS       "JetStream is not supported by Tern"
 #define R_WS       "WebSocket is not supported by Tern"
@@ -90,36 +87,36 @@ static const nats_key top_keys[] = {
     { "tls", K_TLS, "server.tls", V_ANY, false },
     { "authorization", K_AUTHZ, "authorization", V_ANY, false },
 
-    { "client_advertise", K_UNSUPPORTED, R_CLUSTER, V_ANY, false },
-    { "cluster", K_UNSUPPORTED, R_CLUSTER, V_ANY, false },
-    { "connect_error_reports", K_UNSUPPORTED, R_CLUSTER, V_ANY, false },
-    { "reconnect_error_reports", K_UNSUPPORTED, R_CLUSTER, V_ANY, false },
-    { "gateway", K_UNSUPPORTED, R_GATEWAY, V_ANY, false },
-    { "leaf", K_UNSUPPORTED, R_LEAF, V_ANY, false },
-    { "leafnodes", K_UNSUPPORTED, R_LEAF, V_ANY, false },
-    { "http", K_UNSUPPORTED, R_MONITOR, V_ANY, false },
-    { "https", K_UNSUPPORTED, R_MONITOR, V_ANY, false },
-    { "http_port", K_UNSUPPORTED, R_MONITOR, V_ANY, false },
-    { "monitor_port", K_UNSUPPORTED, R_MONITOR, V_ANY, false },
-    { "https_port", K_UNSUPPORTED, R_MONITOR, V_ANY, false },
-    { "http_base_path", K_UNSUPPORTED, R_MONITOR, V_ANY, false },
-    { "operator", K_UNSUPPORTED, R_JWT, V_ANY, false },
-    { "operators", K_UNSUPPORTED, R_JWT, V_ANY, false },
-    { "root", K_UNSUPPORTED, R_JWT, V_ANY, false },
-    { "roots", K_UNSUPPORTED, R_JWT, V_ANY, false },
-    { "root_operator", K_UNSUPPORTED, R_JWT, V_ANY, false },
-    { "root_operators", K_UNSUPPORTED, R_JWT, V_ANY, false },
-    { "resolver", K_UNSUPPORTED, R_JWT, V_ANY, false },
-    { "account_resolver", K_UNSUPPORTED, R_JWT, V_ANY, false },
-    { "accounts_resolver", K_UNSUPPORTED, R_JWT, V_ANY, false },
-    { "resolver_tls", K_UNSUPPORTED, R_JWT, V_ANY, false },
-    { "resolver_preload", K_UNSUPPORTED, R_JWT, V_ANY, false },
-    { "resolver_pinned_accounts", K_UNSUPPORTED, R_JWT, V_ANY, false },
-    { "trusted", K_UNSUPPORTED, R_JWT, V_ANY, false },
-    { "trusted_keys", K_UNSUPPORTED, R_JWT, V_ANY, false },
+    { "client_advertise", K_MODULE, "cluster", V_ANY, false },
+    { "cluster", K_MODULE, "cluster", V_ANY, false },
+    { "connect_error_reports", K_MODULE, "cluster", V_ANY, false },
+    { "reconnect_error_reports", K_MODULE, "cluster", V_ANY, false },
+    { "gateway", K_MODULE, "gateway", V_ANY, false },
+    { "leaf", K_MODULE, "leafnode", V_ANY, false },
+    { "leafnodes", K_MODULE, "leafnode", V_ANY, false },
+    { "http", K_MODULE, "monitor", V_ANY, false },
+    { "https", K_MODULE, "monitor", V_ANY, false },
+    { "http_port", K_MODULE, "monitor", V_ANY, false },
+    { "monitor_port", K_MODULE, "monitor", V_ANY, false },
+    { "https_port", K_MODULE, "monitor", V_ANY, false },
+    { "http_base_path", K_MODULE, "monitor", V_ANY, false },
+    { "operator", K_MODULE, "auth_jwt", V_ANY, false },
+    { "operators", K_MODULE, "auth_jwt", V_ANY, false },
+    { "root", K_MODULE, "auth_jwt", V_ANY, false },
+    { "roots", K_MODULE, "auth_jwt", V_ANY, false },
+    { "root_operator", K_MODULE, "auth_jwt", V_ANY, false },
+    { "root_operators", K_MODULE, "auth_jwt", V_ANY, false },
+    { "resolver", K_MODULE, "auth_jwt", V_ANY, false },
+    { "account_resolver", K_MODULE, "auth_jwt", V_ANY, false },
+    { "accounts_resolver", K_MODULE, "auth_jwt", V_ANY, false },
+    { "resolver_tls", K_MODULE, "auth_jwt", V_ANY, false },
+    { "resolver_preload", K_MODULE, "auth_jwt", V_ANY, false },
+    { "resolver_pinned_accounts", K_MODULE, "auth_jwt", V_ANY, false },
+    { "trusted", K_MODULE, "auth_jwt", V_ANY, false },
+    { "trusted_keys", K_MODULE, "auth_jwt", V_ANY, false },
     { "accounts", K_ACCOUNTS, "accounts", V_ANY, false },
-    { "mappings", K_UNSUPPORTED, R_MAPPINGS, V_ANY, false },
-    { "maps", K_UNSUPPORTED, R_MAPPINGS, V_ANY, false },
+    { "mappings", K_SET, "mappings", V_ANY, false },
+    { "maps", K_SET, "mappings", V_ANY, false },
     { "system_account", K_SET, "system_account", V_STRING, false },
     { "system", K_SET, "system_account", V_STRING, false },
     { "no_system_account", K_UNSUPPORTED, R_NO_SYS, V_ANY, true },
@@ -214,6 +211,30 @@ static int unsupported(ctx *c, const tern_conf_node *k, const tern_conf_node *v,
     char w[TERN_CONF_ERR_MAX + 64];
     snprintf(w, sizeof w, "%s (ignored: --ignore-unsupported)", msg);
     c->o.warn(c->o.warn_arg, w);
+    return 0;
+}
+
+/* A key a module maps (K_MODULE): the module's subtree goes under
+ * modules.<name>, so the loader loads it; without the module (or when
+ * it does not claim the key) the key is unsupported, naming the module. */
+static int map_module(ctx *c, tern_conf_node *out, const tern_conf_node *k,
+                      const tern_conf_node *v, const nats_key *d)
+{
+    char why[TERN_CONF_ERR_MAX];
+    tern_conf_node *sub = NULL;
+    int rc = tern_nats_module_map(d->tern, d->name, k, v, &sub, why, sizeof why);
+    if (rc < 0) {
+        snprintf(c->err, c->errlen, "%s", why);
+        return -1;
+    }
+    if (rc > 0) {
+        nats_key u = *d;
+        u.tern = why;
+        return unsupported(c, k, v, d->name, &u);
+    }
+    tern_conf_node *wrap = tern_conf_new(TERN_CONF_MAP, k->file, k->line, k->col);
+    tern_conf_map_set(wrap, d->tern, sub);
+    tern_conf_merge(tern_conf_map_child(out, "modules"), wrap);
     return 0;
 }
 
@@ -485,10 +506,10 @@ static const nats_key account_keys[] = {
     { "imports", K_SET, "imports", V_ANY, false },
     { "limits", K_SET, "limits", V_ANY, false },
     { "nkey", K_UNSUPPORTED, "account nkeys are not supported yet", V_ANY, false },
-    { "default_permissions", K_UNSUPPORTED, "default permissions are not supported yet", V_ANY, false },
+    { "default_permissions", K_SET, "default_permissions", V_ANY, false },
     { "jetstream", K_UNSUPPORTED, R_JS, V_ANY, true },
-    { "mappings", K_UNSUPPORTED, R_MAPPINGS, V_ANY, false },
-    { "maps", K_UNSUPPORTED, R_MAPPINGS, V_ANY, false },
+    { "mappings", K_SET, "mappings", V_ANY, false },
+    { "maps", K_SET, "mappings", V_ANY, false },
 };
 
 static const nats_key export_keys[] = {
@@ -611,6 +632,8 @@ static int map_account(ctx *c, const tern_conf_node *v, const char *name, tern_c
             rc = map_list(c, export_keys, sizeof export_keys / sizeof *export_keys, x, path, &m);
         } else if (!strcmp(d->tern, "imports")) {
             rc = map_list(c, import_keys, sizeof import_keys / sizeof *import_keys, x, path, &m);
+        } else if (!strcmp(d->tern, "default_permissions") || !strcmp(d->tern, "mappings")) {
+            m = tern_conf_copy(x);     /* the kernel reads them as they are */
         } else {
             rc = map_block(c, limit_keys, sizeof limit_keys / sizeof *limit_keys, x, path, &m);
         }
@@ -673,6 +696,8 @@ tern_conf_node *tern_conf_nats_map(const tern_conf_node *nats, const tern_nats_v
             rc = unknown(&c, k, v, NULL);
         else if (d->kind == K_UNSUPPORTED)
             rc = unsupported(&c, k, v, d->name, d);
+        else if (d->kind == K_MODULE)
+            rc = map_module(&c, out, k, v, d);
         else if (d->kind == K_TLS)
             rc = map_tls(&c, out, v);
         else if (d->kind == K_AUTHZ)

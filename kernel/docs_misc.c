@@ -297,22 +297,12 @@ json_t *tern_docs_accstatz(tern_server *s, bool include_unused)
         size_t conns = conns_in(&snap, accs[i]->name);
         if (!conns && !include_unused)
             continue;
-        /* Accounts keep no counters of their own yet: the only account
-         * has the server's; with several, the open connections' sums. */
+        /* The account's own counters (account.h): published by its
+         * clients ("received") and delivered to them ("sent"). */
         tern_docs_totals t = {0};
-        if (n == 1) {
-            t = all;
-        } else {
-            for (size_t k = 0; k < snap.n; k++) {
-                const tern_docs_conn *c = &snap.conns[k];
-                if (!c->account || strcmp(c->account, accs[i]->name) != 0)
-                    continue;
-                t.in_msgs += c->in_msgs;
-                t.in_bytes += c->in_bytes;
-                t.out_msgs += c->out_msgs;
-                t.out_bytes += c->out_bytes;
-            }
-        }
+        tern_account_stats_sum(accs[i], &t.in_msgs, &t.in_bytes, &t.out_msgs, &t.out_bytes);
+        if (n == 1)
+            t.slow_consumers = all.slow_consumers;
         json_t *a = json_object();
         json_object_set_new(a, "acc", json_string(accs[i]->name));
         json_object_set_new(a, "conns", json_integer((json_int_t)conns));

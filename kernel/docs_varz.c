@@ -54,7 +54,7 @@ json_t *tern_docs_varz(tern_server *s, const tern_docs_http *http)
     json_object_set_new(v, "go", json_string(""));
     json_object_set_new(v, "host", json_string(o->host));
     json_object_set_new(v, "port", json_integer(s->port));
-    if (tern_auth_info_required(o->auth))
+    if (tern_server_auth_required(o))
         json_object_set_new(v, "auth_required", json_true());
     if (o->tls.enabled) {
         json_object_set_new(v, "tls_required", json_true());

@@ -375,35 +375,50 @@ static bool has_service_exports(const tern_account_conf *ac)
     return false;
 }
 
-void tern_imports_build(tern_accounts *r)
+void tern_imports_account_setup(tern_account *a)
 {
-    for (size_t i = 0; i < r->n; i++) {
-        tern_account *a = r->accs[i];
-        if (!has_service_exports(a->conf))
-            continue;
+    if (!a->resp && has_service_exports(a->conf)) {
         a->resp = tern_xcalloc(1, sizeof *a->resp);
         pthread_mutex_init(&a->resp->mu, NULL);
         char tok6[RESP_TOKEN_LEN + 1];
         random_token(tok6);
         snprintf(a->resp_prefix, sizeof a->resp_prefix, "_R_.%s.", tok6);
+    }
+    if (a->resp && !a->resp_isub) {
         char subject[32];
         snprintf(subject, sizeof subject, "%s>", a->resp_prefix);
         a->resp_isub = tern_isub_add(a, subject, NULL, on_response, NULL);
     }
-    for (size_t i = 0; i < r->n; i++) {
-        tern_account *a = r->accs[i];
-        for (size_t k = 0; a->conf && k < a->conf->nimports; k++) {
-            const tern_import_conf *imp = &a->conf->imports[k];
-            if (imp->kind != TERN_SERVICE)
-                continue;
-            tern_isub *is = tern_isub_add(a, imp->local, NULL, on_service_request, (void *)imp);
-            if (!is)
-                continue;
-            a->import_isubs = tern_xrealloc(a->import_isubs,
-                                            (a->nimport_isubs + 1) * sizeof *a->import_isubs);
-            a->import_isubs[a->nimport_isubs++] = is;
-        }
+    for (size_t k = 0; a->conf && k < a->conf->nimports; k++) {
+        const tern_import_conf *imp = &a->conf->imports[k];
+        if (imp->kind != TERN_SERVICE)
+            continue;
+        tern_isub *is = tern_isub_add(a, imp->local, NULL, on_service_request, (void *)imp);
+        if (!is)
+            continue;
+        a->import_isubs = tern_xrealloc(a->import_isubs,
+                                        (a->nimport_isubs + 1) * sizeof *a->import_isubs);
+        a->import_isubs[a->nimport_isubs++] = is;
     }
+}
+
+void tern_imports_account_teardown(struct tern_server *srv, tern_account *a, bool all)
+{
+    for (size_t i = 0; i < a->nimport_isubs; i++)
+        tern_isub_remove(srv, a->import_isubs[i]);
+    free(a->import_isubs);
+    a->import_isubs = NULL;
+    a->nimport_isubs = 0;
+    if (all && a->resp_isub) {
+        tern_isub_remove(srv, a->resp_isub);
+        a->resp_isub = NULL;
+    }
+}
+
+void tern_imports_build(tern_accounts *r)
+{
+    for (size_t i = 0; i < r->n; i++)
+        tern_imports_account_setup(r->accs[i]);
 }
 
 void tern_imports_account_free(tern_account *a)

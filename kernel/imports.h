@@ -47,6 +47,14 @@ typedef struct tern_shadow {
 /* Internal subscriptions for the registry's service imports and
  * response maps (called by tern_accounts_build). */
 void tern_imports_build(tern_accounts *r);
+/* One account's: its response map when it has service exports (kept
+ * once made, so replies in flight across a reload still find it), and
+ * its service import subscriptions from a->conf. */
+void tern_imports_account_setup(tern_account *a);
+/* A running server's reload: drop a's service import subscriptions
+ * (tern_imports_account_setup makes the new ones); with all, also the
+ * response subscription (the account is removed). */
+void tern_imports_account_teardown(struct tern_server *srv, tern_account *a, bool all);
 /* Free an account's import state at shutdown (no worker runs). */
 void tern_imports_account_free(tern_account *a);
 

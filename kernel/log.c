@@ -30,6 +30,11 @@ static struct {
     tern_buf        pending;
     unsigned long   dropped;
     int             fd;         /* 2 = stderr */
+    /* The writer writes outside the lock: an fd replaced meanwhile is
+     * closed by the writer when it is done with it (closing it under its
+     * feet would let the number be reused, and lines land elsewhere). */
+    bool            writing;
+    int             retired_fd; /* -1: none */
     char           *path;
     atomic_int      level;
     atomic_bool     time;
@@ -37,6 +42,7 @@ static struct {
     .mu = PTHREAD_MUTEX_INITIALIZER,
     .cond = PTHREAD_COND_INITIALIZER,
     .fd = 2,
+    .retired_fd = -1,
     .level = TERN_LOG_INFO,
     .time = true,
 };
@@ -87,6 +93,7 @@ static void *writer_main(void *arg)
         L.dropped = 0;
         int fd = L.fd;
         bool stop = L.stop;
+        L.writing = true;
         pthread_mutex_unlock(&L.mu);
         if (out.len)
             write_all(fd, out.data, out.len);
@@ -98,6 +105,10 @@ static void *writer_main(void *arg)
         }
         tern_buf_reset(&out, 1 << 20);
         pthread_mutex_lock(&L.mu);
+        L.writing = false;
+        if (L.retired_fd > 2)
+            close(L.retired_fd);
+        L.retired_fd = -1;
         if (stop && L.pending.len == 0)
             break;
     }
@@ -115,8 +126,14 @@ int tern_log_configure(const tern_log_opts *o)
             return -1;
     }
     pthread_mutex_lock(&L.mu);
-    if (L.fd > 2)
-        close(L.fd);
+    if (L.fd > 2) {
+        /* Only the fd the writer took for its current write is in use;
+         * one replaced since (retired_fd already set) never was. */
+        if (L.writing && L.retired_fd < 0)
+            L.retired_fd = L.fd;
+        else
+            close(L.fd);
+    }
     L.fd = fd;
     free(L.path);
     L.path = tern_xstrdup(o->file);
@@ -156,6 +173,9 @@ void tern_log_shutdown(void)
     if (L.fd > 2)
         close(L.fd);
     L.fd = 2;
+    if (L.retired_fd > 2)
+        close(L.retired_fd);
+    L.retired_fd = -1;
     free(L.path);
     L.path = NULL;
     pthread_mutex_unlock(&L.mu);

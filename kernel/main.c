@@ -9,12 +9,16 @@
 #include "conf_emit.h"
 #include "log.h"
 #include "module.h"
+#include "module_natsmap.h"
 #include "server.h"
 
 /* --convert: the file through the configuration front ends, out as YAML. */
 static int convert(const tern_cli *cli)
 {
     char err[TERN_CONF_ERR_MAX];
+    /* modules map their own keys: --modules_dir is searched first */
+    const tern_conf_node *mdir = tern_conf_get(tern_conf_get(cli->overlay, "server"), "modules_dir");
+    tern_nats_modules_dir_set(mdir && mdir->type == TERN_CONF_SCALAR ? mdir->value : NULL);
     tern_conf_node *root = tern_conf_load_ex(cli->convert, cli->ignore_unsupported, err, sizeof err);
     if (!root) {
         fprintf(stderr, "ternd: %s\n", err);

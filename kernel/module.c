@@ -16,8 +16,13 @@
 #include "auth.h"
 #include "cidmap.h"
 #include "client.h"
+#include "client_info.h"
+#include "conf_accounts.h"
+#include "interest.h"
 #include "log.h"
+#include "modconn.h"
 #include "module_int.h"
+#include "perms.h"
 #include "server.h"
 #include "xalloc.h"
 
@@ -149,6 +154,7 @@ typedef struct entry {
     char                 *path;    /* explicit path: (resolved), or NULL */
     int32_t               priority;
     bool                  has_priority;
+    bool                  no_validate;   /* checked only (nats_map) */
 } entry;
 
 static void entry_read(const tern_conf_node *k, const tern_conf_node *v, entry *e)
@@ -345,7 +351,8 @@ static tern_module *gen_open(const entry *e, const char *modules_dir, char *err,
                  what, d->name, e->name);
     } else {
         m->desc = d;
-        if (!d->validate || d->validate(m, tern_module_host_api(), (tern_config *)m->conf) == 0)
+        if (e->no_validate || !d->validate ||
+            d->validate(m, tern_module_host_api(), (tern_config *)m->conf) == 0)
             return m;
         snprintf(err, errlen, "%s: invalid configuration: %s", what,
                  m->err[0] ? m->err : "(no reason given)");
@@ -354,6 +361,21 @@ static tern_module *gen_open(const entry *e, const char *modules_dir, char *err,
     dlclose(dl);
     gen_free(m);
     return NULL;
+}
+
+tern_module *tern_mod_open_only(const char *name, const char *modules_dir, char *err,
+                                size_t errlen)
+{
+    entry e = { .name = name, .enabled = true, .no_validate = true };
+    return gen_open(&e, modules_dir, err, errlen);
+}
+
+void tern_mod_close_only(tern_module *m)
+{
+    if (!m)
+        return;
+    dlclose(m->dl);   /* only its entry point and pure calls ran */
+    gen_free(m);
 }
 
 /* Run init; on failure nothing of the generation stays registered. */
@@ -369,6 +391,7 @@ static int gen_init(tern_module *m, char *err, size_t errlen)
     }
     snprintf(err, errlen, "module %s (%s): init failed (%d): %s", m->name, m->path, (int)rc,
              m->err[0] ? m->err : "(no reason given)");
+    tern_modconn_module_gone(m);
     tern_mod_release_resources(m);
     m->nhooks = 0;
     return -1;
@@ -376,9 +399,11 @@ static int gen_init(tern_module *m, char *err, size_t errlen)
 
 /* fini and forget. Code stays mapped: a module thread that outlived fini,
  * or an atexit handler of a library it pulled in, must not jump into a
- * hole. */
+ * hole. Its connections close first: every `closed` callback has
+ * returned before fini starts (modconn.h). */
 static void gen_retire(tern_module *m)
 {
+    tern_modconn_module_gone(m);
     tern_mod_release_resources(m);
     if (m->live) {
         m->desc->fini(m->self);
@@ -546,6 +571,9 @@ void tern_modules_stop(tern_server *s)
     free(g_active);
     g_active = NULL;
     g_nactive = 0;
+    tern_modconn_stop();
+    tern_interest_free();
+    tern_client_info_free();
     if (g_tick_init) {
         uv_close((uv_handle_t *)&g_tick, NULL);
         g_tick_init = false;
@@ -807,8 +835,7 @@ tern_rc tern_mod_hook_add(tern_module *m, uint32_t evt, int32_t prio, tern_hook_
         tern_mod_set_error(m, "hooks can only be registered from init");
         return TERN_EINVAL;
     }
-    if (evt == TERN_EVT_ACCOUNT_RESOLVE || evt == TERN_EVT_INTEREST_ADDED ||
-        evt == TERN_EVT_INTEREST_REMOVED || evt == TERN_EVT_LINK_OPEN ||
+    if (evt == TERN_EVT_ACCOUNT_RESOLVE || evt == TERN_EVT_LINK_OPEN ||
         evt == TERN_EVT_LINK_CLOSED)
         return TERN_ENOTSUP;   /* ids reserved; not dispatched yet */
     for (size_t i = 0; i < m->nhooks; i++)
@@ -816,6 +843,8 @@ tern_rc tern_mod_hook_add(tern_module *m, uint32_t evt, int32_t prio, tern_hook_
             return TERN_EEXIST;
     m->hooks = tern_xrealloc(m->hooks, (m->nhooks + 1) * sizeof *m->hooks);
     m->hooks[m->nhooks++] = (tern_mod_hook){ evt, prio, fn, ud };
+    if (evt == TERN_EVT_INTEREST_ADDED || evt == TERN_EVT_INTEREST_REMOVED)
+        tern_interest_enable();   /* counted from now on (interest.h) */
     return TERN_OK;
 }
 
@@ -826,7 +855,15 @@ typedef struct pending {
     tern_worker             *w;
     void                    *owner;
     tern_module_auth_done_fn done;
+    char                    *module;   /* the module that answered PENDING */
 } pending;
+
+static void pending_free(pending *p)
+{
+    if (p)
+        free(p->module);
+    free(p);
+}
 
 /* Decisions in flight by cid. Completions and departures of a connection
  * both run on its worker, so the owner cannot go between the take and
@@ -839,6 +876,15 @@ bool tern_module_auth_active(void)
 {
     hook_table *t = atomic_load_explicit(&g_table, memory_order_acquire);
     return t && t->n[TERN_EVT_AUTH] > 0;
+}
+
+bool tern_module_authenticates(const char *name)
+{
+    hook_table *t = atomic_load_explicit(&g_table, memory_order_acquire);
+    for (size_t i = 0; t && i < t->n[TERN_EVT_AUTH]; i++)
+        if (!strcmp(t->ev[TERN_EVT_AUTH][i].m->name, name))
+            return true;
+    return false;
 }
 
 static pending *pending_take(uint64_t cid, uint64_t op)
@@ -862,7 +908,7 @@ void tern_module_auth_forget(uint64_t cid)
     if (g_pending.n == 0)
         tern_cidmap_free(&g_pending);
     pthread_mutex_unlock(&pend_mu);
-    free(p);
+    pending_free(p);
 }
 
 /* The account a decision names: NULL name is the global account. */
@@ -877,19 +923,48 @@ static bool resolve_account(tern_server *s, const char *name, tern_account **acc
     return *acc != NULL;
 }
 
+int tern_module_perms_parse(const char *json, tern_perms **out, char *err, size_t errlen)
+{
+    /* JSON is YAML: the conf.d reader builds them, so both agree. */
+    *out = NULL;
+    tern_conf_node *n = tern_conf_parse_yaml(json, strlen(json), "permissions", err, errlen);
+    if (!n)
+        return -1;
+    int rc = tern_conf_permissions(n, out, err, errlen);
+    tern_conf_free(n);
+    return rc;
+}
+
+/* The grant of an ALLOW: false (and a log line) for bad permissions,
+ * which deny the client rather than let it in without them. */
+static bool grant_make(const char *perms, const char *user_name, tern_module_grant *g)
+{
+    *g = (tern_module_grant){0};
+    char err[256];
+    if (perms && tern_module_perms_parse(perms, &g->perms, err, sizeof err) < 0) {
+        tern_errorf("Module authentication: invalid permissions: %s", err);
+        return false;
+    }
+    g->user_name = user_name && *user_name ? tern_xstrdup(user_name) : NULL;
+    return true;
+}
+
 int tern_module_auth_start(tern_client *c, const tern_auth_creds *cr, const char *nonce,
-                           tern_account **acc, tern_module_auth_done_fn done)
+                           tern_account **acc, const char **module, tern_module_grant *grant,
+                           tern_module_auth_done_fn done)
 {
     *acc = NULL;
+    *module = NULL;
+    *grant = (tern_module_grant){0};
     hook_table *t = atomic_load_explicit(&g_table, memory_order_acquire);
     if (!t || !t->n[TERN_EVT_AUTH])
         return TERN_MODAUTH_NONE;
     uint64_t op = atomic_fetch_add_explicit(&g_next_op, 1, memory_order_relaxed) + 1;
     pending *p = tern_xcalloc(1, sizeof *p);
-    *p = (pending){ op, c->w, c, done };
+    *p = (pending){ op, c->w, c, done, NULL };
     /* Registered before the hooks run: a completion may race the return. */
     pthread_mutex_lock(&pend_mu);
-    free(tern_cidmap_take(&g_pending, c->cid));   /* an earlier CONNECT's */
+    pending_free(tern_cidmap_take(&g_pending, c->cid));   /* an earlier CONNECT's */
     tern_cidmap_put(&g_pending, c->cid, p);
     pthread_mutex_unlock(&pend_mu);
     tern_evt_auth ev = {
@@ -899,22 +974,33 @@ int tern_module_auth_start(tern_client *c, const tern_auth_creds *cr, const char
         .nkey = cr->nkey, .sig = cr->sig,
         .nonce = nonce && *nonce ? nonce : NULL,
         .client_name = c->name, .ip = c->ip, .port = c->port,
+        .jwt = cr->jwt,
     };
     for (size_t i = 0; i < t->n[TERN_EVT_AUTH]; i++) {
         const hook_ref *h = &t->ev[TERN_EVT_AUTH][i];
         ev.account = NULL;
+        ev.permissions = ev.user_name = NULL;
         tern_verdict v = h->fn(h->m, &ev.hdr, h->ud);
         if (v == TERN_VERDICT_IGNORE)
             continue;
-        if (v == TERN_VERDICT_PENDING)
+        if (v == TERN_VERDICT_PENDING) {
+            /* The completion may already have taken it: set under the lock. */
+            pthread_mutex_lock(&pend_mu);
+            pending *pp = tern_cidmap_get(&g_pending, c->cid);
+            if (pp && pp->op == op)
+                pp->module = tern_xstrdup(h->m->name);
+            pthread_mutex_unlock(&pend_mu);
             return TERN_MODAUTH_PENDING;
-        free(pending_take(c->cid, op));
-        if (v == TERN_VERDICT_ALLOW)
-            return resolve_account(c->w->srv, ev.account, acc) ? TERN_MODAUTH_ALLOW
-                                                                : TERN_MODAUTH_DENY;
+        }
+        pending_free(pending_take(c->cid, op));
+        *module = h->m->name;
+        if (v == TERN_VERDICT_ALLOW && resolve_account(c->w->srv, ev.account, acc) &&
+            grant_make(ev.permissions, ev.user_name, grant))
+            return TERN_MODAUTH_ALLOW;
+        *acc = NULL;
         return TERN_MODAUTH_DENY;
     }
-    free(pending_take(c->cid, op));
+    pending_free(pending_take(c->cid, op));
     return TERN_MODAUTH_NONE;
 }
 
@@ -922,6 +1008,7 @@ typedef struct completion {
     uint64_t     cid, op;
     tern_verdict v;
     char        *account;
+    char        *perms, *user_name;
 } completion;
 
 static void complete_task(tern_worker *w, void *arg)
@@ -930,15 +1017,27 @@ static void complete_task(tern_worker *w, void *arg)
     pending *p = pending_take(cp->cid, cp->op);
     if (p) {   /* still there: the client has not left */
         tern_account *acc = NULL;
-        bool ok = cp->v == TERN_VERDICT_ALLOW && resolve_account(w->srv, cp->account, &acc);
-        p->done(p->owner, ok, acc);
-        free(p);
+        tern_module_grant g = {0};
+        bool ok = cp->v == TERN_VERDICT_ALLOW && resolve_account(w->srv, cp->account, &acc) &&
+                  grant_make(cp->perms, cp->user_name, &g);
+        p->done(p->owner, ok, ok ? acc : NULL, p->module, &g);
+        tern_perms_free(g.perms);   /* NULL unless done left them */
+        free(g.user_name);
+        pending_free(p);
     }
     free(cp->account);
+    free(cp->perms);
+    free(cp->user_name);
     free(cp);
 }
 
 tern_rc tern_mod_auth_complete(tern_async tok, tern_verdict v, const char *account)
+{
+    return tern_mod_auth_complete_ex(tok, v, account, NULL, NULL);
+}
+
+tern_rc tern_mod_auth_complete_ex(tern_async tok, tern_verdict v, const char *account,
+                                  const char *permissions, const char *user_name)
 {
     if (v != TERN_VERDICT_ALLOW && v != TERN_VERDICT_DENY)
         return TERN_EINVAL;
@@ -949,12 +1048,31 @@ tern_rc tern_mod_auth_complete(tern_async tok, tern_verdict v, const char *accou
     if (!w)
         return TERN_ESTALE;
     completion *cp = tern_xcalloc(1, sizeof *cp);
-    *cp = (completion){ tok.cid, tok.op, v, account ? tern_xstrdup(account) : NULL };
+    *cp = (completion){ tok.cid, tok.op, v, account ? tern_xstrdup(account) : NULL,
+                        permissions ? tern_xstrdup(permissions) : NULL,
+                        user_name ? tern_xstrdup(user_name) : NULL };
     tern_worker_post(w, complete_task, cp);
     return TERN_OK;
 }
 
 /* ---- connection events and documents ----------------------------------- */
+
+bool tern_module_interest_hooked(void)
+{
+    hook_table *t = atomic_load_explicit(&g_table, memory_order_acquire);
+    return t && (t->n[TERN_EVT_INTEREST_ADDED] || t->n[TERN_EVT_INTEREST_REMOVED]);
+}
+
+void tern_module_interest_event(uint32_t evt, const char *account, const char *subject,
+                                const char *queue, uint32_t count, uint32_t source)
+{
+    hook_table *t = atomic_load_explicit(&g_table, memory_order_acquire);
+    if (!t || !t->n[evt])
+        return;
+    tern_evt_interest ev = { { evt, sizeof ev }, account, subject, queue, count, source };
+    for (size_t i = 0; i < t->n[evt]; i++)
+        t->ev[evt][i].fn(t->ev[evt][i].m, &ev.hdr, t->ev[evt][i].ud);
+}
 
 void tern_module_client_event(tern_client *c, uint32_t evt, const char *reason)
 {
@@ -962,7 +1080,7 @@ void tern_module_client_event(tern_client *c, uint32_t evt, const char *reason)
     if (!t || !t->n[evt])
         return;
     tern_evt_client ev = { { evt, sizeof ev }, c->cid, c->acc ? c->acc->name : NULL, c->ip,
-                           c->port, reason, NULL };
+                           c->port, reason, tern_client_auth_user(c) };
     for (size_t i = 0; i < t->n[evt]; i++)
         t->ev[evt][i].fn(t->ev[evt][i].m, &ev.hdr, t->ev[evt][i].ud);
 }

@@ -116,17 +116,42 @@ enum {
     TERN_MODAUTH_DENY,
     TERN_MODAUTH_PENDING,        /* done(owner, …) runs later on c's worker */
 };
-typedef void (*tern_module_auth_done_fn)(void *owner, bool ok, tern_account *acc);
+/* What an ALLOW grants besides the account (the event's permissions and
+ * user_name out fields, or auth_complete_ex): the receiver owns both. */
+typedef struct tern_module_grant {
+    struct tern_perms *perms;    /* NULL: no permissions */
+    char              *user_name; /* NULL: the user/nkey the client sent */
+} tern_module_grant;
+/* module: the name of the module that decided (borrowed for the call);
+ * grant: filled when ok (taken over by done). */
+typedef void (*tern_module_auth_done_fn)(void *owner, bool ok, tern_account *acc,
+                                         const char *module, tern_module_grant *grant);
 /* Ask the auth hooks about c's CONNECT (c's worker). While PENDING the
  * decision is registered by c's cid; tern_module_auth_forget (the client
- * goes) makes a later completion a no-op. */
+ * goes) makes a later completion a no-op. On ALLOW/DENY *module names the
+ * deciding module (valid until the next reload); on ALLOW *grant is
+ * filled (the caller owns it). */
 int tern_module_auth_start(tern_client *c, const struct tern_auth_creds *cr, const char *nonce,
-                           tern_account **acc, tern_module_auth_done_fn done);
+                           tern_account **acc, const char **module, tern_module_grant *grant,
+                           tern_module_auth_done_fn done);
+/* A module's permissions JSON (tern_evt_auth.permissions) as the
+ * permission structures of a conf.d user: 0, or -1 with err. */
+int tern_module_perms_parse(const char *json, struct tern_perms **out, char *err, size_t errlen);
 void tern_module_auth_forget(uint64_t cid);
+/* Whether the loaded module `name` has an authentication hook: a client
+ * it let in stays only while this holds (reload re-validation). Main
+ * thread, or a worker while workers are paused. */
+bool tern_module_authenticates(const char *name);
 
 /* TERN_EVT_CLIENT_CONNECTED / _CLOSED for c (a worker thread). reason:
  * the close reason text, NULL for connected. */
 void tern_module_client_event(tern_client *c, uint32_t evt, const char *reason);
+
+/* TERN_EVT_INTEREST_ADDED / _REMOVED (interest.h; the thread where the
+ * interest changed). hooked: whether some module listens. */
+bool tern_module_interest_hooked(void);
+void tern_module_interest_event(uint32_t evt, const char *account, const char *subject,
+                                const char *queue, uint32_t count, uint32_t source);
 
 /* A document answered by an info provider, or NULL. Any thread. */
 json_t *tern_module_info(const char *name);

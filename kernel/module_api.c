@@ -6,8 +6,16 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "client.h"
+#include "client_info.h"
 #include "conf.h"
+#include "interest.h"
+#include "link.h"
+#include "modconn.h"
+#include "jwt.h"
 #include "log.h"
+#include "module_docs.h"
+#include "account_apply.h"
 #include "module_int.h"
 #include "nkeys.h"
 #include "route.h"
@@ -488,6 +496,61 @@ static bool api_nkey_verify(const char *pub, const void *msg, size_t len, const 
     return pub && sig && tern_nkey_verify(pub, msg, len, sig, sig_len);
 }
 
+/* ---- JWT and closing clients (1.1) ----------------------------------------- */
+
+static tern_rc api_jwt_decode(tern_module *m, const char *jwt, char **claims)
+{
+    if (!jwt || !claims)
+        return TERN_EINVAL;
+    *claims = NULL;
+    tern_jwt j;
+    char err[256];
+    if (tern_jwt_decode(jwt, strlen(jwt), &j, err, sizeof err) < 0) {
+        tern_mod_set_error(m, "%s", err);
+        return TERN_EINVAL;
+    }
+    *claims = json_dumps(j.claims, JSON_COMPACT | JSON_PRESERVE_ORDER);
+    tern_jwt_clear(&j);
+    return *claims ? TERN_OK : TERN_ENOMEM;
+}
+
+typedef struct close_req {
+    uint64_t cid;
+    char    *reason;
+} close_req;
+
+/* Each worker looks for the connection among its own: only the owner
+ * may touch it. */
+static void close_task(tern_worker *w, void *arg)
+{
+    close_req *r = arg;
+    for (tern_client *c = w->clients; c; c = c->next)
+        if (c->cid == r->cid && !tern_client_has(c, TERN_CF_CLOSING)) {
+            tern_noticef("%s:%d - cid:%llu - closed by a module: %s", c->ip, c->port,
+                         (unsigned long long)c->cid, r->reason);
+            tern_client_send_err(c, r->reason);
+            tern_client_close(c, TERN_CLOSE_AUTH_VIOLATION);
+            break;
+        }
+    free(r->reason);
+    free(r);
+}
+
+static tern_rc api_client_close(tern_module *m, uint64_t cid, const char *reason)
+{
+    (void)m;
+    tern_server *s = tern_mod_srv;
+    if (!s || cid == 0 || cid > atomic_load(&s->next_cid))
+        return TERN_ESTALE;
+    for (int i = 0; i < s->nworkers; i++) {
+        close_req *r = tern_xcalloc(1, sizeof *r);
+        r->cid = cid;
+        r->reason = tern_xstrdup(reason && *reason ? reason : "Authorization Violation");
+        tern_worker_post(&s->workers[i], close_task, r);
+    }
+    return TERN_OK;
+}
+
 static const char *api_server_id(tern_module *m)
 {
     (void)m;
@@ -530,6 +593,23 @@ static const tern_host_api api = {
     .nkey_valid_public = api_nkey_valid_public,
     .nkey_verify = api_nkey_verify,
     .server_id = api_server_id,
+    .client_close = api_client_close,
+    .auth_complete_ex = tern_mod_auth_complete_ex,
+    .jwt_decode = api_jwt_decode,
+    .document = tern_mod_document,
+    .account_apply = tern_mod_account_apply,
+    .proto_register = tern_modconn_proto_register,
+    .listen = tern_modconn_listen,
+    .unlisten = tern_modconn_unlisten,
+    .dial = tern_modconn_dial,
+    .conn_write = tern_modconn_write,
+    .conn_starttls = tern_modconn_starttls,
+    .conn_close = tern_modconn_close,
+    .link_interest = tern_link_interest,
+    .link_publish = tern_link_publish,
+    .interest_walk = tern_interest_walk,
+    .account_walk = tern_account_walk,
+    .client_info_set = tern_client_info_set,
 };
 
 const tern_host_api *tern_module_host_api(void)

@@ -1,5 +1,6 @@
-/* What module.c (loader, registry, hooks) and module_api.c (the host API
- * table) share; nothing else includes this. */
+/* What module.c (loader, registry, hooks), module_api.c (the host API
+ * table) and module_natsmap.c (nats-server keys mapped by modules) share;
+ * nothing else includes this. */
 #ifndef TERN_MODULE_INT_H
 #define TERN_MODULE_INT_H
 
@@ -12,6 +13,8 @@ void    tern_mod_set_error(tern_module *m, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 tern_rc tern_mod_hook_add(tern_module *m, uint32_t evt, int32_t prio, tern_hook_fn fn, void *ud);
 tern_rc tern_mod_auth_complete(tern_async tok, tern_verdict v, const char *account);
+tern_rc tern_mod_auth_complete_ex(tern_async tok, tern_verdict v, const char *account,
+                                  const char *permissions, const char *user_name);
 bool    tern_mod_is_loader_key(const char *k);
 /* Drop the module's internal subscriptions (no callback starts after). */
 void    tern_mod_unsubscribe_all(tern_module *m);
@@ -19,6 +22,12 @@ void    tern_mod_unsubscribe_all(tern_module *m);
 void    tern_mod_activate_subs(tern_module *m);
 /* Drop its subscriptions and stop its timers (main thread). */
 void    tern_mod_release_resources(tern_module *m);
+/* Open a module's .so as the loader finds it (modules_dir, next to the
+ * binary, the install dir), its descriptor and ABI checked, neither
+ * validated nor initialised: for its pure calls. NULL with err. */
+tern_module *tern_mod_open_only(const char *name, const char *modules_dir, char *err,
+                                size_t errlen);
+void    tern_mod_close_only(tern_module *m);
 /* Free what removed subscriptions left for callbacks still running: only
  * after every worker passed a barrier since the removals. */
 void    tern_mod_free_dead_subs(void);

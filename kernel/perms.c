@@ -40,6 +40,27 @@ void tern_perms_free(tern_perms *p)
     free(p);
 }
 
+static void list_copy(tern_perm_list *d, const tern_perm_list *l)
+{
+    *d = *l;
+    d->e = l->n ? tern_xcalloc(l->n, sizeof *d->e) : NULL;
+    for (size_t i = 0; i < l->n; i++) {
+        d->e[i].subject = tern_xstrdup(l->e[i].subject);
+        d->e[i].queue = l->e[i].queue ? tern_xstrdup(l->e[i].queue) : NULL;
+    }
+}
+
+tern_perms *tern_perms_clone(const tern_perms *p)
+{
+    tern_perms *d = tern_perms_new();
+    *d = *p;
+    list_copy(&d->pub_allow, &p->pub_allow);
+    list_copy(&d->pub_deny, &p->pub_deny);
+    list_copy(&d->sub_allow, &p->sub_allow);
+    list_copy(&d->sub_deny, &p->sub_deny);
+    return d;
+}
+
 int tern_perms_add(tern_perm_list *l, const char *entry)
 {
     /* "subject queue": nats-server splits on whitespace */

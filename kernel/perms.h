@@ -43,6 +43,8 @@ typedef struct tern_perms {
 
 tern_perms *tern_perms_new(void);
 void tern_perms_free(tern_perms *p);
+/* A deep copy (default_permissions given to each user of an account). */
+tern_perms *tern_perms_clone(const tern_perms *p);
 /* Add "subject" or, for subscribe lists, "subject queue". Returns 0, or -1
  * when the subject is not a valid subscription subject. */
 int tern_perms_add(tern_perm_list *l, const char *entry);

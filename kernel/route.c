@@ -9,7 +9,9 @@
 
 #include "client.h"
 #include "imports.h"
+#include "link.h"
 #include "log.h"
+#include "modconn.h"
 #include "perms.h"
 #include "server.h"
 #include "worker.h"
@@ -20,6 +22,63 @@
 #define ROUTE_MAX_DEPTH 8
 
 static _Thread_local int route_depth;
+
+/* Link subscriptions a publish matched, per nesting depth: collected
+ * while routing, handed to the links once at the end (link.h), so a
+ * link gets one message however many of its subscriptions matched.
+ * Empty between publishes. */
+#define LINK_HITS_INLINE 32
+typedef struct link_hits {
+    tern_sub **v;
+    size_t     n, cap;
+    tern_sub  *small[LINK_HITS_INLINE];
+} link_hits;
+
+static _Thread_local link_hits t_hits[ROUTE_MAX_DEPTH + 1];
+
+static size_t link_hit(tern_sub *sub)
+{
+    link_hits *h = &t_hits[route_depth];
+    if (!h->v) {
+        h->v = h->small;
+        h->cap = LINK_HITS_INLINE;
+    }
+    if (h->n == h->cap) {
+        tern_sub **v = tern_xmalloc(2 * h->cap * sizeof *v);
+        memcpy(v, h->v, h->n * sizeof *v);
+        if (h->v != h->small)
+            free(h->v);
+        h->v = v;
+        h->cap *= 2;
+    }
+    h->v[h->n++] = sub;
+    return 1;
+}
+
+static void link_hits_flush(tern_worker *w, tern_account *acc, const tern_pub_args *m)
+{
+    link_hits *h = &t_hits[route_depth];
+    tern_link_deliver(w, acc, m, h->v, h->n);
+    h->n = 0;
+    if (h->v != h->small) {
+        free(h->v);
+        h->v = h->small;
+        h->cap = LINK_HITS_INLINE;
+    }
+}
+
+/* Whether a link may get a message from origin o (NULL: a local one). */
+static bool link_eligible(const tern_sub *sub, const tern_route_origin *o)
+{
+    tern_mconn *c = sub->owner;
+    if (atomic_load_explicit(&c->closing, memory_order_relaxed))
+        return false;
+    if (!o)
+        return true;
+    if ((const void *)c == o->link)
+        return false;
+    return !((o->flags & TERN_LINK_PUB_NO_SAME_PROTO) && c->proto->id == o->proto);
+}
 
 static inline void stat_add(_Atomic uint64_t *v, uint64_t n)
 {
@@ -102,6 +161,7 @@ typedef struct remote_rec {
     tern_csub   *s;
     uint32_t     len;        /* frame bytes */
     uint32_t     slow;       /* 1: close c as a slow consumer (no frame) */
+    uint32_t     size;       /* payload bytes (the statistics count these) */
 } remote_rec;
 
 /* The reply subject of a framed MSG/HMSG (the token before the size
@@ -140,14 +200,14 @@ static bool deliver_remote(tern_worker *w, tern_csub *s, tern_client *c, const t
     size_t at = q->len;
     tern_buf_reserve(q, sizeof(remote_rec));
     q->len += sizeof(remote_rec);
-    frame_msg(q, s, m, tern_client_has(c, TERN_CF_HEADERS));
-    remote_rec r = {c, s, (uint32_t)(q->len - at - sizeof r), 0};
+    size_t size = frame_msg(q, s, m, tern_client_has(c, TERN_CF_HEADERS));
+    remote_rec r = {c, s, (uint32_t)(q->len - at - sizeof r), 0, (uint32_t)size};
     memcpy(q->data + at, &r, sizeof r);
     size_t pending = atomic_fetch_add_explicit(&c->remote_pending, r.len, memory_order_relaxed) +
                      r.len + atomic_load_explicit(&c->local_pending, memory_order_relaxed);
     if ((int64_t)pending > c->max_pending &&
         !atomic_exchange_explicit(&c->slow_posted, true, memory_order_relaxed)) {
-        remote_rec close = {c, NULL, 0, 1};
+        remote_rec close = {c, NULL, 0, 1, 0};
         tern_buf_append(q, &close, sizeof close);
     }
     return true;
@@ -203,12 +263,12 @@ void tern_client_deliver_batch(tern_worker *w, const char *data, size_t len)
         if (tern_client_perms_wants_replies(c->perms) &&   /* allow_responses (rare) */
             frame_reply(frame, r.len, &reply, &reply_len))
             tern_client_perms_note_reply(c->perms, reply, reply_len, uv_now(&w->loop));
-        tern_client_delivered(c, s, r.len);
+        tern_client_delivered(c, s, r.size);
     }
 }
 
 static size_t deliver_sub(tern_worker *w, tern_client *pub, tern_sub *sub, const tern_pub_args *m,
-                          unsigned flags)
+                          unsigned flags, const tern_route_origin *o)
 {
     switch (sub->kind) {
     case TERN_SUB_CLIENT:
@@ -238,22 +298,67 @@ static size_t deliver_sub(tern_worker *w, tern_client *pub, tern_sub *sub, const
             free(subj);
         return d;
     }
+    case TERN_SUB_LINK:
+        return link_eligible(sub, o) ? link_hit(sub) : 0;
     }
     return 0;
 }
 
-/* One member per queue group: a random start, then the first member that
- * takes the message (a closed or echo-suppressed member is skipped). */
+static bool queue_listed(const tern_route_origin *o, const tern_sub *member)
+{
+    for (size_t i = 0; i < o->nqueues; i++)
+        if (strlen(o->queues[i]) == member->queue_len &&
+            !memcmp(o->queues[i], member->queue, member->queue_len))
+            return true;
+    return false;
+}
+
+/* No local member took it: one link member, chosen by the weights the
+ * links announced. */
+static size_t link_queue_pick(const tern_sublist_qgroup *g, const tern_route_origin *o)
+{
+    uint64_t total = 0;
+    for (size_t k = 0; k < g->n; k++)
+        if (g->subs[k]->kind == TERN_SUB_LINK && link_eligible(g->subs[k], o))
+            total += (uint64_t)(g->subs[k]->weight > 0 ? g->subs[k]->weight : 1);
+    if (!total)
+        return 0;
+    uint64_t r = total > UINT32_MAX ? tern_sublist_rand(UINT32_MAX) : tern_sublist_rand((uint32_t)total);
+    for (size_t k = 0; k < g->n; k++) {
+        tern_sub *sub = g->subs[k];
+        if (sub->kind != TERN_SUB_LINK || !link_eligible(sub, o))
+            continue;
+        uint64_t wgt = (uint64_t)(sub->weight > 0 ? sub->weight : 1);
+        if (r < wgt)
+            return link_hit(sub);
+        r -= wgt;
+    }
+    return 0;
+}
+
+/* One member per queue group: a random start, then the first local
+ * member that takes the message (a closed or echo-suppressed member is
+ * skipped); links' members only when no local one did. */
 static size_t deliver_queue(tern_worker *w, tern_client *pub, const tern_sublist_qgroup *g,
-                            const tern_pub_args *m, unsigned flags)
+                            const tern_pub_args *m, unsigned flags, const tern_route_origin *o)
 {
     if (g->n == 0)
         return 0;
+    bool listed_only = o && (o->flags & TERN_LINK_PUB_QUEUES_LISTED);
+    if (listed_only && !queue_listed(o, g->subs[0]))
+        return 0;
     size_t start = g->n > 1 ? tern_sublist_rand((uint32_t)g->n) : 0;
-    for (size_t k = 0; k < g->n; k++)
-        if (deliver_sub(w, pub, g->subs[(start + k) % g->n], m, flags))
+    bool links = false;
+    for (size_t k = 0; k < g->n; k++) {
+        tern_sub *sub = g->subs[(start + k) % g->n];
+        if (sub->kind == TERN_SUB_LINK) {
+            links = true;
+            continue;
+        }
+        if (deliver_sub(w, pub, sub, m, flags, o))
             return 1;
-    return 0;
+    }
+    return links && !listed_only ? link_queue_pick(g, o) : 0;
 }
 
 /* No responders (client-protocol.md §9): a request delivered to nobody
@@ -279,8 +384,8 @@ static void send_no_responders(tern_worker *w, tern_client *c, const tern_pub_ar
     }
 }
 
-size_t tern_route_publish_ex(tern_worker *w, tern_account *acc, tern_client *from,
-                             const tern_pub_args *m, unsigned flags)
+static size_t route_publish(tern_worker *w, tern_account *acc, tern_client *from,
+                            const tern_pub_args *m, unsigned flags, const tern_route_origin *o)
 {
     if (route_depth >= ROUTE_MAX_DEPTH)
         return 0;
@@ -289,14 +394,28 @@ size_t tern_route_publish_ex(tern_worker *w, tern_account *acc, tern_client *fro
         tern_sublist_match(acc->sl, tern_account_cache(acc, w->id), m->subject, m->subject_len);
     size_t n = 0;
     for (size_t i = 0; i < r->npsubs; i++)
-        n += deliver_sub(w, from, r->psubs[i], m, flags);
+        n += deliver_sub(w, from, r->psubs[i], m, flags, o);
     for (size_t i = 0; i < r->nqgroups; i++)
-        n += deliver_queue(w, from, &r->qgroups[i], m, flags);
+        n += deliver_queue(w, from, &r->qgroups[i], m, flags, o);
+    if (t_hits[route_depth].n)
+        link_hits_flush(w, acc, m);
     if (!n && m->reply && from && from->acc == acc &&
         tern_client_has(from, TERN_CF_NO_RESPONDERS))
         send_no_responders(w, from, m);
     route_depth--;
     return n;
+}
+
+size_t tern_route_publish_ex(tern_worker *w, tern_account *acc, tern_client *from,
+                             const tern_pub_args *m, unsigned flags)
+{
+    return route_publish(w, acc, from, m, flags, NULL);
+}
+
+size_t tern_route_publish_link(tern_worker *w, tern_account *acc, const tern_route_origin *o,
+                               const tern_pub_args *m)
+{
+    return route_publish(w, acc, NULL, m, 0, o);
 }
 
 size_t tern_route_publish(tern_worker *w, tern_account *acc, tern_client *from,

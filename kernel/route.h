@@ -28,6 +28,7 @@ enum tern_sub_kind {
     TERN_SUB_CLIENT = 0,     /* tern_csub (client.h) */
     TERN_SUB_INTERNAL,       /* tern_isub */
     TERN_SUB_SHADOW,         /* tern_shadow (imports.h) */
+    TERN_SUB_LINK,           /* tern_lsub (link.h): a link's remote interest */
 };
 
 /* Flags for tern_route_publish_ex. */
@@ -47,6 +48,21 @@ size_t tern_route_publish(tern_worker *w, tern_account *acc, tern_client *from,
                           const tern_pub_args *m);
 size_t tern_route_publish_ex(tern_worker *w, tern_account *acc, tern_client *from,
                              const tern_pub_args *m, unsigned flags);
+
+/* A message a link received (link.h): never back to that link, with the
+ * link publish flags of the ABI (TERN_LINK_PUB_QUEUES_LISTED: only the
+ * listed queue groups get a copy, and only from local members;
+ * TERN_LINK_PUB_NO_SAME_PROTO: no link of the same protocol gets it). */
+typedef struct tern_route_origin {
+    const void        *link;     /* the tern_mconn it came from */
+    uint32_t           proto;    /* its protocol id */
+    uint32_t           flags;
+    const char *const *queues;
+    size_t             nqueues;
+} tern_route_origin;
+
+size_t tern_route_publish_link(tern_worker *w, tern_account *acc, const tern_route_origin *o,
+                               const tern_pub_args *m);
 
 /* Fill a tern_pub_args for a message the server publishes: hdr_len bytes
  * of headers (0: none) at the start of data, size bytes in all. txt

@@ -20,8 +20,10 @@
 #include "conf_server.h"
 #include "imports.h"
 #include "docs.h"
+#include "errf.h"
 #include "log.h"
 #include "module.h"
+#include "module_natsmap.h"
 #include "sysacc.h"
 #include "tls.h"
 #include "xalloc.h"
@@ -31,6 +33,10 @@
 int tern_server_load_opts(tern_cli *cli, tern_opts *out, char *err, size_t errlen)
 {
     tern_conf_node *root;
+    /* Modules map their nats-server keys; they are found as the loader
+     * finds them, the --modules_dir flag first (module_natsmap.h). */
+    const tern_conf_node *mdir = tern_conf_get(tern_conf_get(cli->overlay, "server"), "modules_dir");
+    tern_nats_modules_dir_set(mdir && mdir->type == TERN_CONF_SCALAR ? mdir->value : NULL);
     if (cli->config) {
         root = tern_conf_load_ex(cli->config, cli->ignore_unsupported, err, errlen);
         if (!root)
@@ -52,6 +58,14 @@ int tern_server_load_opts(tern_cli *cli, tern_opts *out, char *err, size_t errle
 }
 
 /* INFO up to the per-client fields, built once per configuration. */
+bool tern_server_auth_required(const tern_opts *o)
+{
+    /* A module deciding CONNECTs requires credentials as the kernel's
+     * users do, unless no_auth_user lets anonymous clients in. */
+    return tern_auth_info_required(o->auth) ||
+           (tern_module_auth_active() && !(o->auth && o->auth->no_auth_user));
+}
+
 static void build_info(tern_server *s)
 {
     const tern_opts *o = &s->opts;
@@ -63,7 +77,7 @@ static void build_info(tern_server *s)
     json_object_set_new(info, "host", json_string(o->host));
     json_object_set_new(info, "port", json_integer(s->port));
     json_object_set_new(info, "headers", json_boolean(!o->no_header_support));
-    if (tern_auth_info_required(o->auth))
+    if (tern_server_auth_required(o))
         json_object_set_new(info, "auth_required", json_true());
     if (o->tls.enabled) {
         json_object_set_new(info, "tls_required", json_true());
@@ -147,22 +161,24 @@ static int resolve(const char *host, int port, struct sockaddr_storage *ss)
     return 0;
 }
 
-/* Returns a listening socket, or -1 (logged). */
-static int bind_listener(const char *host, int port, int *bound)
+/* Returns a listening socket, or -1 with the reason in err. */
+static int bind_listener(const char *host, int port, int *bound, char *err, size_t errlen)
 {
     struct sockaddr_storage ss;
-    if (resolve(host, port < 0 ? 0 : port, &ss) != 0) {
-        tern_errorf("Error listening on port: %s:%d, cannot resolve host", host, port);
-        return -1;
-    }
+    if (resolve(host, port < 0 ? 0 : port, &ss) != 0)
+        return tern_errf(err, errlen, "Error listening on port: %s:%d, cannot resolve host",
+                         host, port);
     int fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     int one = 1;
     socklen_t len = ss.ss_family == AF_INET ? sizeof(struct sockaddr_in) : sizeof(struct sockaddr_in6);
     if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) != 0 ||
         bind(fd, (struct sockaddr *)&ss, len) != 0 || listen(fd, 4096) != 0) {
-        tern_errorf("Error listening on port: %s:%d, \"%s\"", host, port, strerror(errno));
+        int e = errno;
+        tern_errf(err, errlen, "Error listening on port: %s:%d, \"%s\"", host, port,
+                  strerror(e));
         if (fd >= 0)
             close(fd);
+        errno = e;
         return -1;
     }
     len = sizeof ss;
@@ -172,27 +188,42 @@ static int bind_listener(const char *host, int port, int *bound)
     return fd;
 }
 
+/* The poll handle is allocated per listener: on a rebind the old one is
+ * still closing (its callback closes its socket) when the new one starts. */
 static void start_listening(tern_server *s, int fd)
 {
     s->listen_fd = fd;
-    uv_poll_init(&s->loop, &s->listen_poll, fd);
-    s->listen_poll.data = s;
-    uv_poll_start(&s->listen_poll, UV_READABLE, on_listen_readable);
+    s->listen_poll = tern_xcalloc(1, sizeof *s->listen_poll);
+    uv_poll_init(&s->loop, s->listen_poll, fd);
+    s->listen_poll->data = s;
+    uv_poll_start(s->listen_poll, UV_READABLE, on_listen_readable);
 }
 
 static void on_listen_closed(uv_handle_t *h)
 {
-    close((int)(intptr_t)h->data);
+    if (h->data)
+        close((int)(intptr_t)h->data);
+    free(h);
+}
+
+/* keep_fd: the caller already closed the socket (a rebind that needs its
+ * port back right away). */
+static void release_listener(tern_server *s, bool keep_fd)
+{
+    if (s->listen_fd < 0)
+        return;
+    uv_poll_stop(s->listen_poll);
+    if (keep_fd)
+        close(s->listen_fd);
+    s->listen_poll->data = keep_fd ? NULL : (void *)(intptr_t)s->listen_fd;
+    uv_close((uv_handle_t *)s->listen_poll, on_listen_closed);
+    s->listen_poll = NULL;
+    s->listen_fd = -1;
 }
 
 static void close_listener(tern_server *s)
 {
-    if (s->listen_fd < 0)
-        return;
-    uv_poll_stop(&s->listen_poll);
-    s->listen_poll.data = (void *)(intptr_t)s->listen_fd;
-    uv_close((uv_handle_t *)&s->listen_poll, on_listen_closed);
-    s->listen_fd = -1;
+    release_listener(s, false);
 }
 
 static void write_pid_file(const tern_server *s)
@@ -400,62 +431,165 @@ static void enter_lame_duck(tern_server *s)
 
 /* ---- reload ---------------------------------------------------------- */
 
-static void reload(tern_server *s)
+static bool same_text(const char *a, const char *b)
 {
-    char err[TERN_CONF_ERR_MAX];
+    return a == b || (a && b && !strcmp(a, b));
+}
+
+static bool log_opts_equal(const tern_log_opts *a, const tern_log_opts *b)
+{
+    return same_text(a->file, b->file) && a->debug == b->debug && a->trace == b->trace &&
+           a->time == b->time && a->syslog == b->syslog;
+}
+
+/* The pid and ports files follow their keys (and the bound port). */
+static void reload_run_files(tern_server *s, const tern_opts *old, int old_port)
+{
+    if (!same_text(old->pid_file, s->opts.pid_file)) {
+        if (old->pid_file)
+            unlink(old->pid_file);
+        write_pid_file(s);
+    }
+    if (!same_text(old->ports_file_dir, s->opts.ports_file_dir) || old_port != s->port) {
+        if (old->ports_file_dir) {
+            char path[4096];
+            snprintf(path, sizeof path, "%s/ternd_%d.ports", old->ports_file_dir, (int)getpid());
+            unlink(path);
+        }
+        write_ports_file(s);
+    }
+}
+
+/* A lowered max_connections closes the newest connections past it, as
+ * nats-server closes connections past the new limit. Tasks name a cid
+ * range, not clients: a client may be gone by the time the task runs. */
+typedef struct cid_range {
+    uint64_t lo, hi;   /* (lo, hi] */
+} cid_range;
+
+static void close_excess_task(tern_worker *w, void *arg)
+{
+    cid_range *r = arg;
+    for (tern_client *c = w->clients; c; c = c->next) {
+        if (c->cid > r->lo && c->cid <= r->hi && !(atomic_load(&c->flags) & TERN_CF_CLOSING)) {
+            tern_client_send_err(c, "maximum connections exceeded");
+            tern_client_close(c, TERN_CLOSE_MAX_CONNECTIONS);
+        }
+    }
+    free(r);
+}
+
+static int cmp_cid_desc(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return x < y ? 1 : x > y ? -1 : 0;
+}
+
+/* Workers paused. */
+static void close_excess(tern_server *s)
+{
+    size_t n = 0, cap = 64;
+    uint64_t *cids = tern_xmalloc(cap * sizeof *cids);
+    for (int i = 0; i < s->nworkers; i++)
+        for (tern_client *c = s->workers[i].clients; c; c = c->next) {
+            if (atomic_load(&c->flags) & TERN_CF_CLOSING)
+                continue;
+            if (n == cap)
+                cids = tern_xrealloc(cids, (cap *= 2) * sizeof *cids);
+            cids[n++] = c->cid;
+        }
+    if (s->opts.max_connections >= 0 && n > (size_t)s->opts.max_connections) {
+        qsort(cids, n, sizeof *cids, cmp_cid_desc);
+        size_t excess = n - (size_t)s->opts.max_connections;
+        tern_noticef("Reload: closing %zu connections past max_connections %lld", excess,
+                     (long long)s->opts.max_connections);
+        for (int i = 0; i < s->nworkers; i++) {
+            cid_range *r = tern_xmalloc(sizeof *r);
+            *r = (cid_range){ cids[excess - 1] - 1, cids[0] };
+            tern_worker_post(&s->workers[i], close_excess_task, r);
+        }
+    }
+    free(cids);
+}
+
+/* Every step that can fail runs before anything is swapped, each one
+ * undoable: a failed reload leaves the running configuration whole. The
+ * main thread runs one reload at a time, so a SIGHUP or a $SYS request
+ * arriving during one is served after it. */
+int tern_server_reload(tern_server *s, char *err, size_t errlen)
+{
+    if (s->shutting_down)
+        return tern_errf(err, errlen, "the server is shutting down");
     tern_cli cli = {0};
     tern_opts next;
-    if (tern_cli_parse(s->argc, s->argv, &cli, err, sizeof err) != 0 ||
-        tern_server_load_opts(&cli, &next, err, sizeof err) != 0) {
-        tern_errorf("Failed to reload server configuration: %s", err);
+    if (tern_cli_parse(s->argc, s->argv, &cli, err, errlen) != 0 ||
+        tern_server_load_opts(&cli, &next, err, errlen) != 0) {
         tern_cli_free(&cli);
-        return;
+        goto failed;
     }
     tern_cli_free(&cli);
 
-    bool rebind = strcmp(next.host, s->opts.host) != 0 ||
-                  (next.port != s->opts.port && !(next.port == -1 && s->opts.port == -1));
-    int port = s->port;
-    if (rebind && s->listen_fd >= 0 && !s->ldm) {
-        /* Bind the new address first: a failure keeps the old one. */
-        int fd = bind_listener(next.host, next.port, &port);
-        if (fd < 0) {
-            tern_errorf("Failed to reload server configuration: cannot listen on %s:%d",
-                        next.host, next.port);
-            tern_opts_free(&next);
-            return;
+    /* The new log file must open: a log cannot be put back. */
+    if (next.log.file) {
+        int lfd = open(next.log.file, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+        if (lfd < 0) {
+            tern_errf(err, errlen, "cannot open log file %s: %s", next.log.file, strerror(errno));
+            goto free_opts;
         }
-        close_listener(s);
-        start_listening(s, fd);
-        tern_noticef("Listening for client connections on %s:%d", next.host, port);
+        close(lfd);
     }
-    if (next.workers != s->opts.workers)
-        tern_noticef("Reload: the number of workers changes at the next start");
-    if (tern_log_configure(&next.log) != 0)
-        tern_errorf("Reload: cannot open log file %s", next.log.file);
     /* New connections get the new TLS context; open ones keep theirs. */
     tern_tls_ctx *tls = NULL;
-    if (next.tls.enabled && !(tls = tern_tls_ctx_new(&next.tls, err, sizeof err))) {
-        tern_errorf("Failed to reload server configuration: %s", err);
-        tern_opts_free(&next);
-        return;
-    }
+    if (next.tls.enabled && !(tls = tern_tls_ctx_new(&next.tls, err, errlen)))
+        goto free_opts;
     /* Modules load and validate before anything is swapped (module.h). */
-    tern_modules_plan *mods = tern_modules_prepare(s, &next, err, sizeof err);
-    if (!mods) {
-        tern_errorf("Failed to reload server configuration: %s", err);
-        tern_tls_ctx_free(tls);
-        tern_opts_free(&next);
-        return;
+    tern_modules_plan *mods = tern_modules_prepare(s, &next, err, errlen);
+    if (!mods)
+        goto free_tls;
+    /* Last fallible step: the new address is bound while the old one still
+     * accepts, unless only the host's spelling changed (the old socket
+     * holds the port): then the old one goes first, and comes back if the
+     * new one cannot be bound. */
+    bool rebind = strcmp(next.host, s->opts.host) != 0 ||
+                  (next.port != s->opts.port && !(next.port == -1 && s->opts.port == -1));
+    int port = s->port, fd = -1;
+    if (rebind && s->listen_fd >= 0 && !s->ldm) {
+        fd = bind_listener(next.host, next.port, &port, err, errlen);
+        if (fd < 0 && errno == EADDRINUSE && next.port == s->port) {
+            release_listener(s, true);
+            fd = bind_listener(next.host, next.port, &port, err, errlen);
+            if (fd < 0) {
+                int back = bind_listener(s->opts.host, s->port, &port, NULL, 0);
+                if (back >= 0)
+                    start_listening(s, back);
+                else
+                    tern_errorf("Reload: cannot listen on %s:%d again", s->opts.host, s->port);
+                port = s->port;
+            }
+        }
+        if (fd < 0) {
+            tern_modules_abort(mods);
+            goto free_tls;
+        }
     }
+    /* Only when it changed: reconfiguring reopens the file under the
+     * log's writer thread. */
+    if (!log_opts_equal(&next.log, &s->opts.log) && tern_log_configure(&next.log) != 0)
+        tern_errorf("Reload: cannot open log file %s", next.log.file);
+    if (next.workers != s->opts.workers)
+        tern_noticef("Reload: the number of workers changes at the next start");
 
     tern_server_pause_workers(s);
     tern_modules_commit(mods);
     tern_tls_ctx *old_tls = s->tls;
     s->tls = tls;
-    tern_opts_free(&s->opts);
+    tern_opts old = s->opts;
+    int old_port = s->port;
     s->opts = next;
     s->port = port;
+    /* Accounts by name: new ones appear, removed ones lose their clients,
+     * the rest keep theirs with the new exports, imports and limits. */
+    tern_accounts_reload(s, s->opts.auth ? s->opts.auth->accounts : NULL);
     build_info(s);
     for (int i = 0; i < s->nworkers; i++) {
         for (tern_client *c = s->workers[i].clients; c; c = c->next) {
@@ -467,11 +601,31 @@ static void reload(tern_server *s)
             tern_client_reload_auth(c, s->opts.auth);
         }
     }
+    if (s->opts.max_connections < old.max_connections)
+        close_excess(s);
     tern_server_resume_workers(s);
+    if (fd >= 0) {
+        if (s->listen_fd >= 0)   /* who already waits is let in first */
+            on_listen_readable(s->listen_poll, 0, UV_READABLE);
+        close_listener(s);
+        start_listening(s, fd);
+        tern_noticef("Listening for client connections on %s:%d", s->opts.host, s->port);
+    }
+    reload_run_files(s, &old, old_port);
+    tern_opts_free(&old);
     tern_modules_finish(mods);
     tern_tls_ctx_free(old_tls);
     tern_docs_mark_config_load();
     tern_noticef("Reloaded server configuration");
+    return 0;
+
+free_tls:
+    tern_tls_ctx_free(tls);
+free_opts:
+    tern_opts_free(&next);
+failed:
+    tern_errorf("Failed to reload server configuration: %s", err);
+    return -1;
 }
 
 /* ---- signals ---------------------------------------------------------- */
@@ -496,10 +650,12 @@ static void on_signal(uv_signal_t *h, int signum)
     case SIGUSR2:
         enter_lame_duck(s);
         break;
-    case SIGHUP:
+    case SIGHUP: {
         tern_debugf("Trapped \"hangup\" signal");
-        reload(s);
+        char err[TERN_CONF_ERR_MAX];
+        tern_server_reload(s, err, sizeof err);
         break;
+    }
     }
 }
 
@@ -547,15 +703,19 @@ int tern_server_init(tern_server *s, const tern_opts *opts, int argc, char **arg
             return -1;
         }
     }
-    int fd = bind_listener(s->opts.host, s->opts.port, &s->port);
-    if (fd < 0)
+    char berr[512];
+    int fd = bind_listener(s->opts.host, s->opts.port, &s->port, berr, sizeof berr);
+    if (fd < 0) {
+        tern_errorf("%s", berr);
         return -1;
+    }
     build_info(s);
     for (int i = 0; i < s->nworkers; i++)
         if (tern_worker_start(&s->workers[i]) != 0)
             return -1;
     s->workers_started = true;
     tern_modules_start(s);
+    build_info(s);   /* again: an authenticating module sets auth_required */
     tern_sysacc_start(s);
     start_listening(s, fd);
     tern_noticef("Listening for client connections on %s:%d", s->opts.host, s->port);

@@ -27,7 +27,7 @@ typedef struct tern_server {
     int           argc;            /* the command line, parsed again on */
     char        **argv;            /* every reload so flags keep winning */
     char          server_id[TERN_NKEY_PUBLIC_LEN + 1];
-    uv_poll_t     listen_poll;     /* accepts, hands sockets to workers */
+    uv_poll_t    *listen_poll;     /* accepts, hands sockets to workers */
     int           listen_fd;       /* -1 when not accepting */
     int           port;            /* the bound port */
     uv_signal_t   signals[6];
@@ -75,9 +75,18 @@ void tern_server_client_gone(tern_server *s);
 void tern_server_pause_workers(tern_server *s);
 void tern_server_resume_workers(tern_server *s);
 
+/* Reload the configuration (SIGHUP, $SYS.REQ.SERVER.<id>.RELOAD): main
+ * thread. 0 once applied, or -1 with the reason in err and nothing
+ * changed. Logged either way. */
+int tern_server_reload(tern_server *s, char *err, size_t errlen);
+
 /* Build the configuration from the files and the flags (cli), as at
  * start and on reload. out is initialised here. Returns 0 or -1 with err
  * filled. */
 int tern_server_load_opts(tern_cli *cli, tern_opts *out, char *err, size_t errlen);
+
+/* Whether INFO (and /varz) say auth_required: the kernel's users or an
+ * authenticating module. */
+bool tern_server_auth_required(const tern_opts *o);
 
 #endif

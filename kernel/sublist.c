@@ -624,6 +624,20 @@ static inline bool sub_is_queue(const tern_sub *sub)
 
 static int insert_locked(tern_sublist *sl, tern_sub *sub);
 
+static _Atomic(tern_sublist_observer) g_observer;
+
+void tern_sublist_set_observer(tern_sublist_observer fn)
+{
+    atomic_store_explicit(&g_observer, fn, memory_order_release);
+}
+
+static inline void observe(const tern_sub *sub, bool added)
+{
+    tern_sublist_observer fn = atomic_load_explicit(&g_observer, memory_order_acquire);
+    if (fn)
+        fn(sub, added);
+}
+
 int tern_sublist_insert(tern_sublist *sl, tern_sub *sub)
 {
     if (!sub || !tern_subject_valid(sub->subject, sub->subject_len, true))
@@ -631,6 +645,8 @@ int tern_sublist_insert(tern_sublist *sl, tern_sub *sub)
     pthread_rwlock_wrlock(&sl->lock);
     int rc = insert_locked(sl, sub);
     pthread_rwlock_unlock(&sl->lock);
+    if (rc == 0)
+        observe(sub, true);
     return rc;
 }
 
@@ -788,7 +804,53 @@ int tern_sublist_remove(tern_sublist *sl, tern_sub *sub)
         rc = 0;
     }
     pthread_rwlock_unlock(&sl->lock);
+    if (rc == 0)
+        observe(sub, false);
     return rc;
+}
+
+static void walk_node(node *n, void (*fn)(tern_sub *, void *), void *arg);
+
+static void walk_kids(kids *k, void (*fn)(tern_sub *, void *), void *arg)
+{
+    if (k->cap <= KIDS_SMALL) {
+        node **a = kids_arr(k);
+        for (uint32_t i = 0; i < k->n; i++)
+            walk_node(a[i], fn, arg);
+    } else {
+        for (uint32_t i = 0; i < k->cap; i++)
+            if (k->u.tab[i])
+                walk_node(k->u.tab[i], fn, arg);
+    }
+    if (k->pwc)
+        walk_node(k->pwc, fn, arg);
+    if (k->fwc)
+        walk_node(k->fwc, fn, arg);
+}
+
+static void walk_node(node *n, void (*fn)(tern_sub *, void *), void *arg)
+{
+    if (n->subs) {
+        subs_block *b = n->subs;
+        tern_sub **v = subvec_items(&b->plain);
+        for (uint32_t i = 0; i < b->plain.n; i++)
+            fn(v[i], arg);
+        for (uint32_t g = 0; g < b->nq; g++) {
+            v = subvec_items(&b->q[g]->subs);
+            for (uint32_t i = 0; i < b->q[g]->subs.n; i++)
+                fn(v[i], arg);
+        }
+    }
+    if (n->kids)
+        walk_kids(n->kids, fn, arg);
+}
+
+void tern_sublist_walk(tern_sublist *sl, void (*fn)(tern_sub *sub, void *arg), void *arg)
+{
+    pthread_rwlock_rdlock(&sl->lock);
+    if (sl->root)
+        walk_kids(sl->root, fn, arg);
+    pthread_rwlock_unlock(&sl->lock);
 }
 
 /* ---- match results and the cache ------------------------------------- */

@@ -87,6 +87,15 @@ typedef struct tern_sublist_cstats {
 void tern_sublist_stats(const tern_sublist *sl, uint64_t *inserts, uint64_t *removes);
 void tern_sublist_cache_stats(const tern_sublist_cache *c, tern_sublist_cstats *out);
 
+/* Interest observation (interest.h): fn is called after every successful
+ * insert and remove, outside the sublist's lock, on the writer's thread.
+ * NULL: none (the cost is one untaken branch). */
+typedef void (*tern_sublist_observer)(const tern_sub *sub, bool added);
+void tern_sublist_set_observer(tern_sublist_observer fn);
+/* Call fn for every subscription, under the read lock (fn must not
+ * change this sublist). */
+void tern_sublist_walk(tern_sublist *sl, void (*fn)(tern_sub *sub, void *arg), void *arg);
+
 /* Match a published subject (a literal; may contain `*`/`>` tokens, which
  * then only match wildcard subscriptions at those positions). A subject
  * with an empty token matches nothing. Never returns NULL. */

@@ -209,6 +209,8 @@ typedef struct conns_task {
 static void conns_publish(tern_worker *w, tern_sysacc *sa, tern_account *acc)
 {
     int64_t n = atomic_load_explicit(&acc->nconns, memory_order_relaxed);
+    uint64_t in_msgs, in_bytes, out_msgs, out_bytes;
+    tern_account_stats_sum(acc, &in_msgs, &in_bytes, &out_msgs, &out_bytes);
     int64_t now = tern_docs_now_ns();
     char id[23];
     event_id(id);
@@ -224,9 +226,9 @@ static void conns_publish(tern_worker *w, tern_sysacc *sa, tern_account *acc)
         json_object_set_new(e, "conns", json_integer((json_int_t)n));
         json_object_set_new(e, "leafnodes", json_integer(0));
         json_object_set_new(e, "total_conns", json_integer((json_int_t)n));
-        /* The kernel keeps no per-account message counters. */
-        json_object_set_new(e, "sent", data_stats(0, 0));
-        json_object_set_new(e, "received", data_stats(0, 0));
+        /* "sent": delivered to the account's clients; "received": published by them. */
+        json_object_set_new(e, "sent", data_stats(out_msgs, out_bytes));
+        json_object_set_new(e, "received", data_stats(in_msgs, in_bytes));
         json_object_set_new(e, "slow_consumers", json_integer(0));
         char subject[300];
         snprintf(subject, sizeof subject, fmts[i], acc->name);
@@ -362,7 +364,8 @@ static size_t on_request(tern_worker *w, tern_isub *sub, tern_client *from,
     j->body[j->body_len] = '\0';
     j->worker = w->id;
     pthread_mutex_lock(&sa->mu);
-    bool known = known_endpoint(j->endpoint, x->by_account);
+    bool known = known_endpoint(j->endpoint, x->by_account) ||
+                 (x->endpoint && !strcmp(x->endpoint, "RELOAD"));
     bool queued = known && !sa->closed && sa->queued < MAX_QUEUED;
     if (queued) {
         sa->queued++;
@@ -602,6 +605,28 @@ static bool cid_in_account(tern_server *s, json_int_t cid, const char *acc)
     return found;
 }
 
+/* $SYS.REQ.SERVER.<id>.RELOAD (nats-server 2.10; 2.9 lacks it): the same
+ * reload as SIGHUP, answered once it is over: {"server":{..}}, or with
+ * "error":{"code":500,"description":why} when nothing changed. As in
+ * nats-server, a request without a reply subject reloads nothing. */
+static json_t *reload_answer(tern_sysacc *sa, const req_job *j)
+{
+    if (!j->reply)
+        return NULL;
+    char err[TERN_CONF_ERR_MAX] = "";
+    tern_debugf("Reload requested through $SYS.REQ.SERVER.%s.RELOAD", sa->s->server_id);
+    int rc = tern_server_reload(sa->s, err, sizeof err);
+    json_t *r = json_object();
+    json_object_set_new(r, "server", server_info(sa));
+    if (rc != 0) {
+        json_t *e = json_object();
+        json_object_set_new(e, "code", json_integer(500));
+        json_object_set_new(e, "description", json_string(err));
+        json_object_set_new(r, "error", e);
+    }
+    return r;
+}
+
 /* The answer to one request, or NULL for none. */
 static json_t *answer(tern_sysacc *sa, req_job *j, json_t *body)
 {
@@ -610,6 +635,8 @@ static json_t *answer(tern_sysacc *sa, req_job *j, json_t *body)
     int status = 200;
     opts_view ov = {.body = body};
     if (!j->acc) {                        /* $SYS.REQ.SERVER.… */
+        if (!strcmp(j->endpoint, "RELOAD"))
+            return reload_answer(sa, j);
         if (!strcmp(j->endpoint, "STATSZ"))
             return tern_docs_statsz(s, atomic_fetch_add(&sa->seq, 1) + 1);
         if (!strcmp(j->endpoint, "JSZ"))
@@ -783,6 +810,32 @@ static void on_handle_closed(uv_handle_t *h)
         tern_sysacc_free(sa->s);
 }
 
+/* nats-server 2.9's automatic imports: every other account reaches its
+ * own connz and statz, and nothing else of $SYS. Accounts that have them
+ * already (also one a reload removed and brought back) are skipped. */
+static void auto_imports(tern_sysacc *sa)
+{
+    tern_server *s = sa->s;
+    for (size_t i = 0; i < s->accounts.n; i++) {
+        tern_account *a = s->accounts.accs[i];
+        bool done = a == sa->sys;
+        for (size_t k = 0; k < sa->nctxs && !done; k++)
+            done = sa->ctxs[k]->acc == a && sa->ctxs[k]->scoped;
+        if (done)
+            continue;
+        subscribe(sa, a, "$SYS.REQ.ACCOUNT.PING.CONNZ", "CONNZ", true, true);
+        subscribe(sa, a, "$SYS.REQ.SERVER.PING.CONNZ", "CONNZ", true, true);
+        subscribe(sa, a, "$SYS.REQ.ACCOUNT.PING.STATZ", "STATZ", true, true);
+    }
+}
+
+void tern_sysacc_accounts_changed(tern_server *s)
+{
+    tern_sysacc *sa = sysacc_of(s);
+    if (sa && !sa->stopped)
+        auto_imports(sa);
+}
+
 int tern_sysacc_start(tern_server *s)
 {
     tern_account *sys = s->accounts.system;
@@ -810,17 +863,11 @@ int tern_sysacc_start(tern_server *s)
     subscribe(sa, sys, "$SYS.REQ.SERVER.PING.*", NULL, false, false);
     snprintf(subject, sizeof subject, "$SYS.REQ.SERVER.%s.*", s->server_id);
     subscribe(sa, sys, subject, NULL, false, false);
+    /* Its own subscription, as nats-server: never reached through PING. */
+    snprintf(subject, sizeof subject, "$SYS.REQ.SERVER.%s.RELOAD", s->server_id);
+    subscribe(sa, sys, subject, "RELOAD", false, false);
     subscribe(sa, sys, "$SYS.REQ.ACCOUNT.*.*", NULL, false, true);
-    /* nats-server 2.9's automatic imports: every other account reaches
-     * its own connz and statz, and nothing else of $SYS. */
-    for (size_t i = 0; i < s->accounts.n; i++) {
-        tern_account *a = s->accounts.accs[i];
-        if (a == sys)
-            continue;
-        subscribe(sa, a, "$SYS.REQ.ACCOUNT.PING.CONNZ", "CONNZ", true, true);
-        subscribe(sa, a, "$SYS.REQ.SERVER.PING.CONNZ", "CONNZ", true, true);
-        subscribe(sa, a, "$SYS.REQ.ACCOUNT.PING.STATZ", "STATZ", true, true);
-    }
+    auto_imports(sa);
     sa->statsz_ms = STATSZ_FIRST_MS;
     uv_timer_start(&sa->statsz_timer, on_statsz_timer, STATSZ_FIRST_MS, 0);
     uv_timer_start(&sa->conns_timer, on_conns_timer, CONNS_HB_MS, CONNS_HB_MS);

@@ -27,6 +27,9 @@ int  tern_sysacc_start(tern_server *s);
 void tern_sysacc_stop(tern_server *s);
 /* Main thread: the server enters lame duck mode (LAMEDUCK event). */
 void tern_sysacc_lame_duck(tern_server *s);
+/* Main thread, workers paused: the accounts changed (account.h,
+ * tern_accounts_switch); new accounts get their automatic imports. */
+void tern_sysacc_accounts_changed(tern_server *s);
 /* After the workers ended and the main loop ran the close callbacks. */
 void tern_sysacc_free(tern_server *s);
 

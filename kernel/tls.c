@@ -13,6 +13,8 @@
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
+#include <openssl/x509v3.h>
+#include <arpa/inet.h>
 
 #include "xalloc.h"
 
@@ -240,6 +242,73 @@ tern_tls_conn *tern_tls_conn_new(tern_tls_ctx *ctx)
     BIO_set_mem_eof_return(t->rbio, -1);
     SSL_set_bio(t->ssl, t->rbio, t->wbio);
     SSL_set_accept_state(t->ssl);
+    return t;
+}
+
+tern_tls_ctx *tern_tls_client_ctx_new(const char *cert, const char *key, const char *ca,
+                                      bool verify, char *err, size_t errlen)
+{
+    ERR_clear_error();
+    SSL_CTX *ssl = SSL_CTX_new(TLS_client_method());
+    char r[256];
+    if (!ssl) {
+        tern_errf(err, errlen, "cannot create a TLS context: %s", ssl_reason(r, sizeof r));
+        return NULL;
+    }
+    SSL_CTX_set_min_proto_version(ssl, TLS1_2_VERSION);
+    SSL_CTX_set_mode(ssl, SSL_MODE_RELEASE_BUFFERS);
+    tern_tls_opts o = { .cert = (char *)cert, .key = (char *)key };
+    if ((cert || key) && (!cert || !key)) {
+        tern_errf(err, errlen, "TLS: a certificate needs its key and the key its certificate");
+        goto fail;
+    }
+    if (cert && load_pair(ssl, &o, err, errlen) < 0)
+        goto fail;
+    if (ca) {
+        char why[512];
+        if (check_readable(ca, why, sizeof why) < 0) {
+            tern_errf(err, errlen, "%s", why);
+            goto fail;
+        }
+        if (SSL_CTX_load_verify_locations(ssl, ca, NULL) != 1) {
+            tern_errf(err, errlen, "failed to parse root ca certificate");
+            goto fail;
+        }
+    } else {
+        SSL_CTX_set_default_verify_paths(ssl);
+    }
+    SSL_CTX_set_verify(ssl, verify ? SSL_VERIFY_PEER : SSL_VERIFY_NONE, NULL);
+    ERR_clear_error();
+    tern_tls_ctx *ctx = tern_xmalloc(sizeof *ctx);
+    ctx->ssl = ssl;
+    return ctx;
+fail:
+    SSL_CTX_free(ssl);
+    ERR_clear_error();
+    return NULL;
+}
+
+tern_tls_conn *tern_tls_conn_new_client(tern_tls_ctx *ctx, const char *server_name,
+                                        bool check_name)
+{
+    tern_tls_conn *t = tern_tls_conn_new(ctx);
+    SSL_set_connect_state(t->ssl);
+    if (server_name && *server_name) {
+        /* SNI is for names only; an address is checked as an IP SAN. */
+        unsigned char ip[16];
+        bool is_ip = inet_pton(AF_INET, server_name, ip) == 1 ||
+                     inet_pton(AF_INET6, server_name, ip) == 1;
+        if (!is_ip)
+            SSL_set_tlsext_host_name(t->ssl, server_name);
+        if (check_name) {
+            X509_VERIFY_PARAM *p = SSL_get0_param(t->ssl);
+            if (is_ip)
+                X509_VERIFY_PARAM_set1_ip_asc(p, server_name);
+            else
+                SSL_set1_host(t->ssl, server_name);
+        }
+    }
+    t->first_seen = true;   /* the first-record check is for servers */
     return t;
 }
 

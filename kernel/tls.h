@@ -56,6 +56,16 @@ typedef struct tern_tls_handlers {
 } tern_tls_handlers;
 
 tern_tls_conn *tern_tls_conn_new(tern_tls_ctx *ctx);
+
+/* The client side, for connections the server dials (modules' links,
+ * modconn.h): a context with an optional certificate, the CAs that
+ * verify the peer (NULL: the system's) and whether to verify it at all;
+ * a connection that sends server_name as SNI and, with check_name, also
+ * requires the peer's certificate to match it. */
+tern_tls_ctx *tern_tls_client_ctx_new(const char *cert, const char *key, const char *ca,
+                                      bool verify, char *err, size_t errlen);
+tern_tls_conn *tern_tls_conn_new_client(tern_tls_ctx *ctx, const char *server_name,
+                                        bool check_name);
 void tern_tls_conn_free(tern_tls_conn *t);
 
 /* Take n bytes of ciphertext (copied first, so cipher may alias buf; n may

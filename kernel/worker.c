@@ -5,6 +5,7 @@
 
 #include "account.h"
 #include "client.h"
+#include "modconn.h"
 #include "server.h"
 #include "xalloc.h"
 
@@ -200,6 +201,7 @@ static void on_check(uv_check_t *h)
     uint64_t safe = tern_epoch_safe(&s->epoch, w->id);
     drain_inbox(w);
     hand_over(w);
+    tern_modconn_worker_check(w); /* modules' connections and link batches */
     flush_marked(w); /* one write per marked connection per batch */
     tern_accounts_quiesce(&s->accounts, w->id);
     tern_epoch_quiesce(&s->epoch, w->id);

@@ -7,8 +7,9 @@ cd "$(dirname "$0")/.."
 
 pkgs=(build-essential cmake pkg-config
       libuv1-dev libssl-dev libsodium-dev libyaml-dev libjansson-dev
-      libcmocka-dev libnats-dev nats-server jq python3 openssl
-      clang-14 libclang-rt-14-dev)
+      libcmocka-dev libnats-dev nats-server jq python3 openssl libcurl4-openssl-dev
+      clang-14 libclang-rt-14-dev
+      libhttp-parser-dev prometheus chromium)   # monitor module; promtool and the dashboard test
 missing=()
 for p in "${pkgs[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -2,11 +2,47 @@
  * comments say: SHIPPING asks ORDERS' pricing service and receives ORDERS'
  * order events, and sees nothing else of ORDERS; the restricted users are
  * restricted. (ternd only: the file is Tern's YAML.) */
+#include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "harness.h"
+
+/* `ternd -t -c <file>` accepts every example in dir. */
+static void check_examples(const char *dir)
+{
+    const char *ternd = getenv("TERN_TERND");
+    if (!IT_CHECK(ternd != NULL, "TERN_TERND names ternd"))
+        return;
+    DIR *d = opendir(dir);
+    if (!IT_CHECK(d != NULL, "open %s", dir))
+        return;
+    int n = 0;
+    struct dirent *e;
+    while ((e = readdir(d))) {
+        size_t len = strlen(e->d_name);
+        if (len < 6 || strcmp(e->d_name + len - 5, ".yaml") != 0)
+            continue;
+        char path[2048];
+        snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
+        pid_t pid = fork();
+        if (pid == 0) {
+            if (!freopen("/dev/null", "w", stdout))
+                _exit(126);
+            execl(ternd, ternd, "-t", "-c", path, (char *)NULL);
+            _exit(127);
+        }
+        int st = 0;
+        waitpid(pid, &st, 0);
+        IT_CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 0, "ternd -t accepts %s", e->d_name);
+        n++;
+    }
+    closedir(d);
+    IT_CHECK(n >= 7, "every example was checked (%d)", n);
+}
 
 static natsConnection *login(const it_server *s, const char *user, const char *pass)
 {
@@ -31,7 +67,10 @@ int main(void)
     char *cut = strstr(path, "tests/integration/");
     if (!IT_CHECK(cut != NULL, "source path known"))
         return it_summary();
-    strcpy(cut, "conf.d/examples/10-accounts.yaml");
+    strcpy(cut, "conf.d/examples");
+    if (strcmp(it_server_kind(), "nats-server") != 0)
+        check_examples(path);
+    strcat(path, "/10-accounts.yaml");
     char *yaml = it_read_file(path, NULL);
     if (!IT_CHECK(yaml != NULL, "read %s", path))
         return it_summary();

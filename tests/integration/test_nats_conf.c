@@ -210,10 +210,10 @@ static void test_same_behaviour(void)
     snprintf(yaml, sizeof yaml, "%s/converted.yaml", dir);
     char *argv[] = { (char *)terND(), "--convert", conf, NULL };
     IT_CHECK(run(argv, yaml, true) == 0, "--convert exits 0");
-    char *text = it_read_file(yaml, NULL);
-    IT_CHECK(text && strstr(text, "# conf.d YAML converted by ternd") && strstr(text, "no_auth_user: guest"),
-             "converted YAML: %s", text ? text : "");
-    free(text);
+    char *ytext = it_read_file(yaml, NULL);
+    IT_CHECK(ytext && strstr(ytext, "# conf.d YAML converted by ternd") && strstr(ytext, "no_auth_user: guest"),
+             "converted YAML: %s", ytext ? ytext : "");
+    free(ytext);
     observe(terND(), yaml, port, conv, sizeof conv);
     IT_CHECK(strcmp(conv, tern) == 0, "converted YAML behaves the same:\n  .conf  %s\n  .yaml  %s", tern,
              conv);

@@ -256,6 +256,37 @@ static void test_go_flag_errors(void **state)
     EXPECT_ERR("must specify [-c, --config] option to check configuration file syntax", "-t");
 }
 
+/* -m/-ms set the monitor module's listeners (modules.monitor) */
+static void check_monitor(const char *const *args, const char *path, const char *want)
+{
+    tern_cli cli;
+    char err[TERN_CONF_ERR_MAX] = "";
+    if (parse_list(&cli, err, args) != 0)
+        fail_msg("%s: %s", args[0], err);
+    const tern_conf_node *n = tern_conf_get(tern_conf_get(cli.overlay, "modules"), "monitor");
+    char buf[64];
+    snprintf(buf, sizeof buf, "%s", path);
+    for (char *save = NULL, *tok = strtok_r(buf, ".", &save); tok; tok = strtok_r(NULL, ".", &save))
+        n = tern_conf_get(n, tok);
+    if (!n || !n->value || strcmp(n->value, want) != 0)
+        fail_msg("%s: modules.monitor.%s = %s, want %s", args[0], path, n && n->value ? n->value : "(none)", want);
+    tern_cli_free(&cli);
+}
+#define EXPECT_MON(path, want, ...) check_monitor((const char *const[]){ __VA_ARGS__, NULL }, (path), (want))
+
+static void test_monitor_flags(void **state)
+{
+    (void)state;
+    EXPECT_MON("listen", "8222", "-m", "8222");
+    EXPECT_MON("listen", "-1", "--http_port=-1");
+    EXPECT_MON("https_listen", "8223", "-ms", "8223");
+    EXPECT_MON("https_listen", "8223", "--https_port", "8223");
+    EXPECT_MON("tls.cert", "c.pem", "-ms", "1", "--tlscert", "c.pem", "--tlskey", "k.pem");
+    EXPECT_MON("tls.key", "k.pem", "--tlskey", "k.pem", "-ms", "1");
+    EXPECT_ERR("invalid value \"70000\" for flag -m: port must be between 0 and 65535, or -1 for a random port",
+               "-m", "70000");
+}
+
 static void test_refused_flags(void **state)
 {
     (void)state;
@@ -266,18 +297,6 @@ static void test_refused_flags(void **state)
     EXPECT_ERR("--jetstream: JetStream is not supported by Tern", "--jetstream=true");
     EXPECT_ERR("-sd: JetStream is not supported by Tern", "-sd", "/tmp");
     EXPECT_ERR("--store_dir: JetStream is not supported by Tern", "--store_dir");
-    EXPECT_ERR("-m: the monitor module is not available yet", "-m", "8222");
-    EXPECT_ERR("--http_port: the monitor module is not available yet", "--http_port", "8222");
-    EXPECT_ERR("-ms: the monitor module is not available yet", "-ms", "8222");
-    EXPECT_ERR("--https_port: the monitor module is not available yet", "--https_port=1");
-    EXPECT_ERR("--cluster: the cluster module is not available yet", "--cluster", "nats://127.0.0.1:6222");
-    EXPECT_ERR("--cluster_listen: the cluster module is not available yet", "--cluster_listen", "x");
-    EXPECT_ERR("--routes: the cluster module is not available yet", "--routes", "nats://a:1");
-    EXPECT_ERR("--cluster_name: the cluster module is not available yet", "--cluster_name", "c");
-    EXPECT_ERR("--cluster_advertise: the cluster module is not available yet", "--cluster_advertise", "c");
-    EXPECT_ERR("--no_advertise: the cluster module is not available yet", "--no_advertise");
-    EXPECT_ERR("--connect_retries: the cluster module is not available yet", "--connect_retries", "3");
-    EXPECT_ERR("--client_advertise: the cluster module is not available yet", "--client_advertise", "h:1");
     EXPECT_ERR("-s: syslog logging is not supported", "-s");
     EXPECT_ERR("--syslog: syslog logging is not supported", "--syslog");
     EXPECT_ERR("-r: remote syslog logging is not supported", "-r", "udp://localhost:514");
@@ -293,6 +312,60 @@ static void test_refused_flags(void **state)
     char err[TERN_CONF_ERR_MAX];
     assert_int_equal(PARSE(&cli, err, "-js=false", "--tls=false", "-s=0", "--no_advertise=false"), 0);
     tern_cli_free(&cli);
+}
+
+/* modules.cluster.<path> in the overlay ("authorization.user", "routes.1") */
+static const tern_conf_node *cluster_ov(const tern_cli *cli, const char *path)
+{
+    const tern_conf_node *n = tern_conf_get(tern_conf_get(cli->overlay, "modules"), "cluster");
+    char buf[64];
+    snprintf(buf, sizeof buf, "%s", path);
+    for (char *save = NULL, *tok = strtok_r(buf, ".", &save); tok; tok = strtok_r(NULL, ".", &save))
+        n = n && n->type == TERN_CONF_LIST ? (size_t)atoi(tok) < n->n ? n->items[atoi(tok)] : NULL
+                                           : tern_conf_get(n, tok);
+    return n;
+}
+
+static void expect_cluster(const char *const *args, const char *path, const char *want)
+{
+    tern_cli cli;
+    char err[TERN_CONF_ERR_MAX] = "";
+    if (parse_list(&cli, err, args) != 0)
+        fail_msg("%s: %s", args[0], err);
+    const tern_conf_node *n = cluster_ov(&cli, path);
+    if (!want) {
+        if (n && n->type != TERN_CONF_NULL)
+            fail_msg("%s: modules.cluster.%s is set", args[0], path);
+    } else if (!n || n->type != TERN_CONF_SCALAR || strcmp(n->value, want)) {
+        fail_msg("%s: modules.cluster.%s = %s, want %s", args[0], path, n && n->value ? n->value : "-",
+                 want);
+    }
+    tern_cli_free(&cli);
+}
+
+#define EXPECT_CL(path, want, ...) expect_cluster((const char *const[]){ __VA_ARGS__, NULL }, (path), (want))
+
+/* nats-server's cluster flags load the cluster module (modules.cluster). */
+static void test_cluster_flags(void **state)
+{
+    (void)state;
+    EXPECT_CL("listen", "127.0.0.1:6222", "--cluster", "nats://127.0.0.1:6222");
+    EXPECT_CL("listen", "127.0.0.1:6222", "-cluster_listen=nats://127.0.0.1:6222");
+    EXPECT_CL("listen", "0.0.0.0:0", "--cluster", "nats://0.0.0.0:-1");
+    EXPECT_CL("authorization.user", "ru", "--cluster", "nats://ru:rp@127.0.0.1:6222");
+    EXPECT_CL("authorization.password", "rp", "--cluster", "nats://ru:rp@127.0.0.1:6222");
+    EXPECT_CL("authorization.user", NULL, "--cluster", "nats://127.0.0.1:6222");
+    EXPECT_ERR("--cluster nats://ru@h:1: expected cluster password to be set", "--cluster", "nats://ru@h:1");
+    EXPECT_ERR("--cluster nats://h: expected host:port", "--cluster", "nats://h");
+    EXPECT_CL("routes.0", "nats://a:1", "--routes", "nats://a:1, nats://b:2");
+    EXPECT_CL("routes.1", "nats://b:2", "--routes", "nats://a:1, nats://b:2");
+    EXPECT_CL("routes.2", NULL, "--routes", "nats://a:1, nats://b:2");
+    EXPECT_CL("name", "east", "--cluster_name", "east");
+    EXPECT_CL("advertise", "h:7", "--cluster_advertise", "h:7");
+    EXPECT_CL("client_advertise", "h:1", "--client_advertise", "h:1");
+    EXPECT_CL("no_advertise", "true", "--no_advertise");
+    EXPECT_CL("no_advertise", "false", "--no_advertise=false");
+    EXPECT_CL("connect_retries", "3", "--connect_retries", "3");
 }
 
 static void test_overlay_over_file(void **state)
@@ -493,6 +566,8 @@ int main(void)
         cmocka_unit_test(test_value_forms),
         cmocka_unit_test(test_go_flag_errors),
         cmocka_unit_test(test_refused_flags),
+        cmocka_unit_test(test_monitor_flags),
+        cmocka_unit_test(test_cluster_flags),
         cmocka_unit_test(test_overlay_over_file),
         cmocka_unit_test(test_usage),
         cmocka_unit_test(test_signal_by_pid),

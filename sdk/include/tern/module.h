@@ -291,9 +291,14 @@ typedef struct tern_proto {
     tern_rc (*data)(tern_module *m, uint64_t conn, void *conn_ud, const void *bytes,
                     size_t len);
     /* The connection is gone (peer, error, api->conn_close, unload):
-     * free conn_ud. Its link interest is already removed. */
+     * free conn_ud. Its link interest is already removed. Called for
+     * every connection whose open succeeded and for a dial that never
+     * connected (conn_ud NULL), not when open failed. On unload every
+     * closed has returned before fini starts. */
     void (*closed)(tern_module *m, uint64_t conn, void *conn_ud, const char *reason);
-    /* LINK only: frame msg for the peer with api->conn_write. */
+    /* LINK only: frame msg for the peer with api->conn_write. It may run
+     * on the link's worker while the module is inside another link's
+     * callback on the same worker (a publish made from that callback). */
     void (*msg)(tern_module *m, uint64_t conn, void *conn_ud, const tern_link_msg *msg);
 } tern_proto;
 
@@ -440,13 +445,14 @@ typedef struct tern_host_api {
      * connection's thread. Main thread. */
     tern_rc (*dial)(tern_module *m, uint32_t proto, const char *host, int port,
                     const tern_tls_spec *tls, uint64_t *id);
-    /* Queue bytes for the peer (copied). The connection's thread. */
+    /* Queue bytes for the peer (copied). Any thread: from another thread
+     * the bytes are posted to the connection's owner, in call order. */
     tern_rc (*conn_write)(tern_module *m, uint64_t conn, const void *bytes, size_t len);
     /* Start the TLS handshake now (protocols that send INFO first);
      * bytes written before it go out in plain. The connection's thread. */
     tern_rc (*conn_starttls)(tern_module *m, uint64_t conn);
     /* Close after the queued bytes are written (reason: for logs and
-     * closed). Any thread. */
+     * closed). Any thread; it takes effect after the current callback. */
     tern_rc (*conn_close)(tern_module *m, uint64_t conn, const char *reason);
     /* Remote interest of a LINK connection in account: weight 0 removes,
      * otherwise sets (a plain subscription has weight 1, a queue group its
@@ -462,7 +468,9 @@ typedef struct tern_host_api {
                             size_t nqueues, uint32_t flags);
     /* Every local interest (clients, internal subscriptions, imports),
      * aggregated per (account, subject, queue); account NULL: every
-     * account. Any thread but the main one (it may wait for workers). */
+     * account. Any thread. TERN_ENOTSUP until the module registered a
+     * LINK protocol or an interest hook (interest is counted from then
+     * on). */
     tern_rc (*interest_walk)(tern_module *m, const char *account, tern_interest_fn fn,
                              void *ud);
     /* Every account's name. Any thread. */

@@ -1,0 +1,317 @@
+/* Route protocol parser (rparse.h). Argument rules follow nats-server
+ * 2.9's processRemoteSub, parseUnsubProto and processRouted*MsgArgs. */
+#include "rparse.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+enum { NEED_MORE = 1, DONE = 0, FAIL = -1 };
+
+#define MAX_ARGS (CL_MAX_QUEUES + 8)
+
+void cl_parse_init(cl_parser *p)
+{
+    memset(p, 0, sizeof *p);
+}
+
+void cl_parse_free(cl_parser *p)
+{
+    free(p->pend);
+    free(p->line);
+    memset(p, 0, sizeof *p);
+}
+
+static int fail(cl_parser *p, const char *fmt, const char *what)
+{
+    snprintf(p->err, sizeof p->err, fmt, what);
+    return FAIL;
+}
+
+static bool grow(char **buf, size_t *cap, size_t want)
+{
+    if (want <= *cap)
+        return true;
+    size_t n = *cap ? *cap : 256;
+    while (n < want)
+        n *= 2;
+    char *b = realloc(*buf, n);
+    if (!b)
+        return false;
+    *buf = b;
+    *cap = n;
+    return true;
+}
+
+/* nats-server's parseSize: 1 to 9 decimal digits, else -1. */
+static long parse_size(const char *s)
+{
+    size_t n = strlen(s);
+    if (n == 0 || n > 9)
+        return -1;
+    long v = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (s[i] < '0' || s[i] > '9')
+            return -1;
+        v = v * 10 + (s[i] - '0');
+    }
+    return v;
+}
+
+static bool is_sep(char c)
+{
+    return c == ' ' || c == '\t' || c == '\r' || c == '\n';
+}
+
+/* Split line (NUL-terminated, modified) into at most max tokens; returns
+ * the count, or max + 1 when there are more. */
+static size_t split(char *line, char **argv, size_t max)
+{
+    size_t n = 0;
+    char *s = line;
+    for (;;) {
+        while (*s && is_sep(*s))
+            s++;
+        if (!*s)
+            return n;
+        if (n == max)
+            return max + 1;
+        argv[n++] = s;
+        while (*s && !is_sep(*s))
+            s++;
+        if (!*s)
+            return n;
+        *s++ = '\0';
+    }
+}
+
+static int parse_sub(cl_parser *p, cl_op *op, char **a, size_t n, bool origin)
+{
+    size_t off = origin ? 1 : 0;
+    if (n != 2 + off && n != 4 + off)
+        return fail(p, "Parse Error: bad %s arguments", origin ? "LS+" : "RS+");
+    op->kind = CL_OP_SUB;
+    op->origin = origin ? a[0] : NULL;
+    op->account = a[off];
+    op->subject = a[off + 1];
+    op->queue = NULL;
+    op->weight = 1;
+    if (n == 4 + off) {
+        op->queue = a[off + 2];
+        long w = parse_size(a[off + 3]);
+        /* nats-server stores what parseSize gives; a weight below 1 would
+         * make the group unreachable, so count it as one member. */
+        op->weight = w < 1 ? 1 : (uint32_t)w;
+    }
+    return DONE;
+}
+
+static int parse_unsub(cl_parser *p, cl_op *op, char **a, size_t n)
+{
+    if (n != 2 && n != 3)
+        return fail(p, "Parse Error: bad %s arguments", op->leaf ? "LS-" : "RS-");
+    op->kind = CL_OP_UNSUB;
+    op->account = a[0];
+    op->subject = a[1];
+    op->queue = n == 3 ? a[2] : NULL;
+    return DONE;
+}
+
+/* RMSG / HMSG / LMSG arguments (after the origin for LMSG). */
+static int parse_msg_args(cl_parser *p, cl_op *op, char **a, size_t n, bool hdr,
+                          long *hsz, long *sz)
+{
+    size_t sizes = hdr ? 2 : 1;
+    if (n < 2 + sizes)
+        return fail(p, "Parse Error: bad %s arguments", op->leaf ? "LMSG" : hdr ? "HMSG" : "RMSG");
+    op->account = a[0];
+    op->subject = a[1];
+    op->reply = NULL;
+    op->nqueues = 0;
+    if (n == 3 + sizes) {
+        op->reply = a[2];
+    } else if (n > 3 + sizes) {
+        if (strlen(a[2]) != 1 || (a[2][0] != '+' && a[2][0] != '|'))
+            return fail(p, "Parse Error: Bad or Missing Reply Indicator: '%s'", a[2]);
+        size_t first = 3;
+        if (a[2][0] == '+') {
+            op->reply = a[3];
+            first = 4;
+        }
+        for (size_t i = first; i < n - sizes; i++)
+            p->qv[op->nqueues++] = a[i];
+    }
+    *hsz = hdr ? parse_size(a[n - 2]) : 0;
+    *sz = parse_size(a[n - 1]);
+    if (*hsz < 0)
+        return fail(p, "Parse Error: Bad or Missing Header Size%s", "");
+    if (*sz < 0)
+        return fail(p, "Parse Error: Bad or Missing Size%s", "");
+    if (*hsz > *sz)
+        return fail(p, "Parse Error: Header Size larger then TotalSize%s", "");
+    op->queues = p->qv;
+    return DONE;
+}
+
+/* Parse one op from buf. DONE: *used bytes consumed, fn called.
+ * NEED_MORE: incomplete (*need: the bytes it needs in all, 0: unknown). */
+static int parse_one(cl_parser *p, const char *buf, size_t len, size_t *used, size_t *need,
+                     cl_op_fn fn, void *ud, int *cb_rc)
+{
+    *need = 0;
+    const char *nl = memchr(buf, '\n', len);
+    if (!nl) {
+        if (len > CL_MAX_CONTROL_LINE)
+            return fail(p, "Maximum Control Line Exceeded%s", "");
+        return NEED_MORE;
+    }
+    size_t line_len = (size_t)(nl - buf);
+    size_t after = line_len + 1;
+    if (line_len && buf[line_len - 1] == '\r')
+        line_len--;
+    if (!grow(&p->line, &p->line_cap, line_len + 1))
+        return fail(p, "out of memory%s", "");
+    memcpy(p->line, buf, line_len);
+    p->line[line_len] = '\0';
+
+    /* the op name */
+    char *s = p->line;
+    while (*s == ' ' || *s == '\t')
+        s++;
+    char *name = s;
+    while (*s && !is_sep(*s))
+        s++;
+    size_t name_len = (size_t)(s - name);
+    if (*s)
+        *s++ = '\0';
+    while (*s == ' ' || *s == '\t')
+        s++;
+    char *rest = s;
+
+    cl_op op;
+    memset(&op, 0, sizeof op);
+    char *a[MAX_ARGS];
+    size_t n;
+    bool hdr = false, origin = false;
+
+    if (name_len == 0)
+        return fail(p, "Unknown Protocol Operation%s", "");
+    if (!strcasecmp(name, "PING")) {
+        op.kind = CL_OP_PING;
+    } else if (!strcasecmp(name, "PONG")) {
+        op.kind = CL_OP_PONG;
+    } else if (!strcasecmp(name, "+OK")) {
+        op.kind = CL_OP_OK;
+    } else if (!strcasecmp(name, "-ERR") || !strcasecmp(name, "INFO") ||
+               !strcasecmp(name, "CONNECT")) {
+        op.kind = (name[0] == '-') ? CL_OP_ERR
+                  : (name[0] == 'I' || name[0] == 'i') ? CL_OP_INFO : CL_OP_CONNECT;
+        op.arg = rest;
+        op.arg_len = strlen(rest);
+        while (op.arg_len && is_sep(rest[op.arg_len - 1]))
+            rest[--op.arg_len] = '\0';
+    } else if (!strcasecmp(name, "RS+") || !strcasecmp(name, "LS+")) {
+        op.leaf = name[0] == 'L' || name[0] == 'l';
+        n = split(rest, a, MAX_ARGS);
+        if (parse_sub(p, &op, a, n, op.leaf) < 0)
+            return FAIL;
+    } else if (!strcasecmp(name, "RS-") || !strcasecmp(name, "LS-")) {
+        op.leaf = name[0] == 'L' || name[0] == 'l';
+        n = split(rest, a, MAX_ARGS);
+        if (parse_unsub(p, &op, a, n) < 0)
+            return FAIL;
+    } else if (!strcasecmp(name, "A+") || !strcasecmp(name, "A-")) {
+        op.kind = CL_OP_ACCOUNT;
+    } else if (!strcasecmp(name, "RMSG") || (hdr = !strcasecmp(name, "HMSG")) ||
+               (origin = !strcasecmp(name, "LMSG"))) {
+        op.kind = CL_OP_MSG;
+        op.leaf = origin;
+        hdr = hdr || origin;   /* LMSG always carries a header size */
+        n = split(rest, a, MAX_ARGS);
+        if (n > MAX_ARGS)
+            return fail(p, "Parse Error: too many queue names%s", "");
+        char **args = a;
+        if (origin) {
+            if (n < 1)
+                return fail(p, "Parse Error: bad LMSG arguments%s", "");
+            op.origin = a[0];
+            args++;
+            n--;
+        }
+        long hsz, sz;
+        if (parse_msg_args(p, &op, args, n, hdr, &hsz, &sz) < 0)
+            return FAIL;
+        size_t total = after + (size_t)sz + 2;
+        if (len < total) {
+            *need = total;
+            return NEED_MORE;
+        }
+        if (buf[after + (size_t)sz] != '\r' || buf[after + (size_t)sz + 1] != '\n')
+            return fail(p, "Parse Error: message payload not followed by CRLF%s", "");
+        op.data = buf + after;
+        op.len = (size_t)sz;
+        op.hdr_len = (size_t)hsz;
+        op.headers = hdr;
+        after = total;
+    } else {
+        return fail(p, "Unknown Protocol Operation%s", "");
+    }
+    *used = after;
+    *cb_rc = fn(ud, &op);
+    return DONE;
+}
+
+int cl_parse_feed(cl_parser *p, const char *bytes, size_t len, cl_op_fn fn, void *ud)
+{
+    while (len > 0) {
+        size_t used = 0, need = 0;
+        int cb_rc = 0, r;
+        if (p->pend_len) {
+            /* complete the pending op: only the bytes it still lacks */
+            size_t add;
+            if (p->need) {
+                add = p->need - p->pend_len;
+                if (add > len)
+                    add = len;
+            } else {
+                const char *nl = memchr(bytes, '\n', len);
+                add = nl ? (size_t)(nl - bytes) + 1 : len;
+            }
+            if (!grow(&p->pend, &p->pend_cap, p->pend_len + add))
+                return fail(p, "out of memory%s", "");
+            memcpy(p->pend + p->pend_len, bytes, add);
+            p->pend_len += add;
+            bytes += add;
+            len -= add;
+            if (p->need && p->pend_len < p->need)
+                return 0;
+            r = parse_one(p, p->pend, p->pend_len, &used, &need, fn, ud, &cb_rc);
+            if (r == FAIL)
+                return -1;
+            if (r == NEED_MORE) {
+                p->need = need;
+                continue;
+            }
+            p->pend_len = 0;
+            p->need = 0;
+        } else {
+            r = parse_one(p, bytes, len, &used, &need, fn, ud, &cb_rc);
+            if (r == FAIL)
+                return -1;
+            if (r == NEED_MORE) {
+                if (!grow(&p->pend, &p->pend_cap, len))
+                    return fail(p, "out of memory%s", "");
+                memcpy(p->pend, bytes, len);
+                p->pend_len = len;
+                p->need = need;
+                return 0;
+            }
+            bytes += used;
+            len -= used;
+        }
+        if (cb_rc)
+            return cb_rc;
+    }
+    return 0;
+}
