@@ -850,6 +850,30 @@ static int64_t tls_timeout(const tern_tls_spec *spec)
     return spec->timeout_ms;
 }
 
+/* A module swapped on reload (module.c) initialises its new generation
+ * while the old one still holds its listeners: a listen on the address
+ * a listener of the same module name has bound hands that socket over
+ * (new id, the new protocol and TLS), so the port never closes. The old
+ * generation's connections stay its own and close when it unloads. */
+static listener *take_over(tern_module *m, tern_mproto *p, const struct sockaddr_storage *want,
+                           socklen_t want_len)
+{
+    for (listener *l = g_listeners; l; l = l->next) {
+        tern_module *owner = l->proto->m;
+        if (owner == m || strcmp(owner->name, m->name) != 0)
+            continue;
+        struct sockaddr_storage have;
+        socklen_t len = sizeof have;
+        if (getsockname(l->fd, (struct sockaddr *)&have, &len) != 0 || len != want_len ||
+            memcmp(&have, want, len) != 0)
+            continue;
+        l->proto = p;
+        l->id = atomic_fetch_add_explicit(&tern_mod_srv->next_cid, 1, memory_order_relaxed) + 1;
+        return l;
+    }
+    return NULL;
+}
+
 tern_rc tern_modconn_listen(tern_module *m, uint32_t proto, const char *host, int port,
                             const tern_tls_spec *tls, uint64_t *id, int *bound)
 {
@@ -871,6 +895,20 @@ tern_rc tern_modconn_listen(tern_module *m, uint32_t proto, const char *host, in
     if (resolve(host, port < 0 ? 0 : port, &ss, &len) != 0) {
         tern_mod_set_error(m, "listen: cannot resolve %s", host ? host : "(any)");
         return TERN_EINVAL;
+    }
+    listener *taken = port > 0 ? take_over(m, p, &ss, len) : NULL;
+    if (taken) {
+        /* a swap: the new generation gets the old one's socket */
+        taken->tls = ctx;
+        taken->tls_first = ctx && tls->first;
+        taken->tls_timeout_ms = tls_timeout(tls);
+        if (id)
+            *id = taken->id;
+        if (bound)
+            *bound = port;
+        tern_debugf("[%s] Took over the %s listener on %s:%d from the previous generation",
+                    m->name, p->p.name, host && *host ? host : "0.0.0.0", port);
+        return TERN_OK;
     }
     int fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     int one = 1;

@@ -436,7 +436,9 @@ typedef struct tern_host_api {
     tern_rc (*proto_register)(tern_module *m, const tern_proto *p, void *ud, uint32_t *id);
     /* Listen on host:port (port 0: any; *bound: the port bound). tls NULL:
      * plain. Main thread. Closed on unload; TERN_EINVAL with the reason
-     * (e.g. the address is in use). */
+     * (e.g. the address is in use). During a swap, the new generation's
+     * listen on an address the old generation bound takes that socket
+     * over. */
     tern_rc (*listen)(tern_module *m, uint32_t proto, const char *host, int port,
                       const tern_tls_spec *tls, uint64_t *id, int *bound);
     tern_rc (*unlisten)(tern_module *m, uint64_t id);
