@@ -54,7 +54,7 @@ static void teardown(void)
 {
     for (int i = 0; i < 4; i++)
         if (ns[i][0]) {
-            char cmd[96];
+            char cmd[256];
             snprintf(cmd, sizeof cmd, "ip netns del %s 2>/dev/null", ns[i]);
             if (system(cmd) != 0)
                 printf("could not delete namespace %s\n", ns[i]);
