@@ -192,16 +192,8 @@ static void inline_msg(tern_mconn *c, tern_account *acc, const tern_pub_args *m,
                        const char *const *queues, size_t nq)
 {
     char small[512];
-    size_t need = m->subject_len + m->reply_len + 2;
-    char *buf = need <= sizeof small ? small : tern_xmalloc(need);
-    memcpy(buf, m->subject, m->subject_len);
-    buf[m->subject_len] = 0;
-    char *reply = NULL;
-    if (m->reply) {
-        reply = buf + m->subject_len + 1;
-        memcpy(reply, m->reply, m->reply_len);
-        reply[m->reply_len] = 0;
-    }
+    const char *reply;
+    char *buf = tern_route_cstrs(m, small, sizeof small, &reply);
     tern_link_msg lm = { sizeof lm, acc->name, buf, reply, m->data, m->hdr_len, m->size,
                          queues, nq, plain };
     call_msg(c, &lm);

@@ -371,16 +371,8 @@ static size_t on_isub_msg(tern_worker *w, tern_isub *sub, tern_client *from,
     (void)w, (void)from;
     tern_mod_sub *s = sub->arg;
     char small[256];
-    size_t need = a->subject_len + a->reply_len + 2;
-    char *buf = need <= sizeof small ? small : tern_xmalloc(need);
-    memcpy(buf, a->subject, a->subject_len);
-    buf[a->subject_len] = 0;
-    char *reply = NULL;
-    if (a->reply) {
-        reply = buf + a->subject_len + 1;
-        memcpy(reply, a->reply, a->reply_len);
-        reply[a->reply_len] = 0;
-    }
+    const char *reply;
+    char *buf = tern_route_cstrs(a, small, sizeof small, &reply);
     s->fn(s->m, buf, reply, a->data + a->hdr_len, a->size - a->hdr_len, s->ud);
     if (buf != small)
         free(buf);

@@ -424,6 +424,22 @@ size_t tern_route_publish(tern_worker *w, tern_account *acc, tern_client *from,
     return tern_route_publish_ex(w, acc, from, m, 0);
 }
 
+char *tern_route_cstrs(const tern_pub_args *m, char *small, size_t n, const char **reply)
+{
+    size_t need = m->subject_len + m->reply_len + 2;
+    char *buf = need <= n ? small : tern_xmalloc(need);
+    memcpy(buf, m->subject, m->subject_len);
+    buf[m->subject_len] = 0;
+    *reply = NULL;
+    if (m->reply) {
+        char *r = buf + m->subject_len + 1;
+        memcpy(r, m->reply, m->reply_len);
+        r[m->reply_len] = 0;
+        *reply = r;
+    }
+    return buf;
+}
+
 void tern_route_args(tern_pub_args *m, char txt[48], const char *subject, const char *reply,
                      const char *data, size_t hdr_len, size_t size)
 {

@@ -67,6 +67,11 @@ size_t tern_route_publish_link(tern_worker *w, tern_account *acc, const tern_rou
 /* Fill a tern_pub_args for a message the server publishes: hdr_len bytes
  * of headers (0: none) at the start of data, size bytes in all. txt
  * holds the size texts and must live as long as m. */
+/* NUL-terminated copies of m's subject and reply for callbacks that take C
+ * strings: in small when they fit, else allocated (free the result when
+ * it is not small). *reply: NULL when m has none. */
+char *tern_route_cstrs(const tern_pub_args *m, char *small, size_t n, const char **reply);
+
 void tern_route_args(tern_pub_args *m, char txt[48], const char *subject, const char *reply,
                      const char *data, size_t hdr_len, size_t size);
 
