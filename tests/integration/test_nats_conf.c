@@ -219,6 +219,124 @@ static void test_same_behaviour(void)
              conv);
 }
 
+/* What a client sees of accounts, sharing and permissions from conf. */
+static void observe_accounts(const char *server, const char *conf, int port, char *out, size_t outlen)
+{
+    char log[256];
+    snprintf(log, sizeof log, "%s/%s-acc.out", dir, strstr(server, "nats-server") ? "nats" : "tern");
+    char *argv[] = { (char *)server, "-c", (char *)conf, NULL };
+    pid_t pid = run(argv, log, false);
+    out[0] = '\0';
+    if (!IT_CHECK(wait_listening(port, pid), "%s -c %s listens on %d", server, conf, port)) {
+        stop(pid);
+        return;
+    }
+    natsStatus st, st2;
+    size_t o = 0;
+    natsConnection *a = connect_as(port, "a", "a-pw", &st);
+    natsConnection *b = connect_as(port, "b", "b-pw", &st2);
+    o += (size_t)snprintf(out + o, outlen - o, "a:%s;b:%s;", natsStatus_GetText(st),
+                          natsStatus_GetText(st2));
+    if (a && b) {
+        natsSubscription *stream = NULL, *iso = NULL, *svc = NULL, *denied = NULL;
+        natsMsg *m = NULL;
+        /* the stream A exports, seen in B under the import's prefix */
+        natsConnection_SubscribeSync(&stream, b, "fromA.events.x");
+        natsConnection_SubscribeSync(&iso, b, "a.x");
+        natsConnection_Flush(b);
+        natsConnection_PublishString(a, "events.x", "ev");
+        st = natsSubscription_NextMsg(&m, stream, 5000);
+        o += (size_t)snprintf(out + o, outlen - o, "stream:%s=%s;", natsStatus_GetText(st),
+                              m ? natsMsg_GetSubject(m) : "");
+        natsMsg_Destroy(m);
+        m = NULL;
+        /* A's own subject does not cross */
+        natsConnection_PublishString(a, "a.x", "private");
+        natsConnection_Flush(a);
+        st = natsSubscription_NextMsg(&m, iso, 300);
+        o += (size_t)snprintf(out + o, outlen - o, "isolation:%s;", natsStatus_GetText(st));
+        natsMsg_Destroy(m);
+        m = NULL;
+        /* the service A exports, requested from B through its import */
+        natsConnection_SubscribeSync(&svc, a, "svc.echo");
+        natsConnection_Flush(a);
+        natsMsg *reply = NULL;
+        natsSubscription *rs = NULL;
+        natsConnection_SubscribeSync(&rs, b, "_INBOX.conf.r1");
+        natsConnection_Flush(b);
+        natsConnection_PublishRequestString(b, "echo", "_INBOX.conf.r1", "ping");
+        st = natsSubscription_NextMsg(&m, svc, 5000);
+        if (st == NATS_OK) {
+            /* the reply goes to the _R_ subject A was handed */
+            natsConnection_PublishString(a, natsMsg_GetReply(m) ? natsMsg_GetReply(m) : "none", "pong");
+            st = natsSubscription_NextMsg(&reply, rs, 5000);
+        }
+        natsMsg_Destroy(m);
+        m = NULL;
+        o += (size_t)snprintf(out + o, outlen - o, "service:%s=%s;", natsStatus_GetText(st),
+                              reply ? natsMsg_GetData(reply) : "");
+        natsMsg_Destroy(reply);
+        /* permissions: a subscription A's user may not make */
+        natsConnection_SubscribeSync(&denied, a, "forbidden.x");
+        natsConnection_Flush(a);
+        const char *text = "";
+        for (int64_t end = it_now_ms() + 5000; it_now_ms() < end; it_poll_pause()) {
+            if (natsConnection_GetLastError(a, &text) != NATS_OK)
+                break;
+        }
+        o += (size_t)snprintf(out + o, outlen - o, "perm:%s;", text ? text : "");
+        natsSubscription_Destroy(stream);
+        natsSubscription_Destroy(iso);
+        natsSubscription_Destroy(svc);
+        natsSubscription_Destroy(rs);
+        natsSubscription_Destroy(denied);
+    }
+    natsConnection_Destroy(a);
+    natsConnection_Destroy(b);
+    stop(pid);
+}
+
+static void test_same_accounts(void)
+{
+    int port = free_port();
+    char conf[256], text[2048];
+    snprintf(conf, sizeof conf, "%s/accounts.conf", dir);
+    snprintf(text, sizeof text,
+             "listen: 127.0.0.1:%d\n"
+             "accounts {\n"
+             "  A {\n"
+             "    users = [ { user: a, password: a-pw,\n"
+             "                permissions { publish: { allow: [\"events.>\", \"a.>\", \"_INBOX.>\"] },\n"
+             "                              subscribe: { allow: [\"svc.>\", \"a.>\"], deny: [\"forbidden.>\"] },\n"
+             "                              allow_responses: true } } ]\n"
+             "    exports = [\n"
+             "      { stream: \"events.>\" }\n"
+             "      { service: \"svc.echo\" }\n"
+             "    ]\n"
+             "  }\n"
+             "  B {\n"
+             "    users = [ { user: b, password: b-pw } ]\n"
+             "    imports = [\n"
+             "      { stream: { account: A, subject: \"events.>\" }, prefix: fromA }\n"
+             "      { service: { account: A, subject: \"svc.echo\" }, to: echo }\n"
+             "    ]\n"
+             "  }\n"
+             "}\n",
+             port);
+    write_file(conf, text);
+    char tern[1024], nats[1024];
+    observe_accounts(terND(), conf, port, tern, sizeof tern);
+    printf("ternd:       %s\n", tern);
+    IT_CHECK(strstr(tern, "stream:OK=fromA.events.x;isolation:Timeout;service:OK=pong;") != NULL,
+             "accounts share only what they export and import: %s", tern);
+    IT_CHECK(strstr(tern, "perm:Permissions Violation for Subscription to \"forbidden.x\"") != NULL,
+             "permission enforced: %s", tern);
+    observe_accounts(nats_server(), conf, port, nats, sizeof nats);
+    printf("nats-server: %s\n", nats);
+    IT_CHECK(strcmp(tern, nats) == 0, "same client-visible behaviour:\n  ternd       %s\n  nats-server %s",
+             tern, nats);
+}
+
 /* -t: accepted and refused alike. */
 static int check_exit(const char *server, const char *conf, const char *extra)
 {
@@ -320,6 +438,7 @@ int main(void)
     if (!IT_CHECK(mkdtemp(dir) != NULL, "temp dir"))
         return it_summary();
     test_same_behaviour();
+    test_same_accounts();
     test_check_like_nats_server();
     test_ignore_unsupported();
     char cmd[256];
