@@ -4,6 +4,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <ftw.h>
 #include <netinet/in.h>
 #include <poll.h>
@@ -81,7 +82,15 @@ const char *it_server_kind(void)
     return use_nats() ? "nats-server" : "ternd";
 }
 
-static const char *nats_server_path(void)
+bool it_ternd_only(void)
+{
+    if (!use_nats())
+        return false;
+    printf("ternd only: skipped against nats-server\n");
+    return true;
+}
+
+const char *it_nats_server_path(void)
 {
     const char *v = getenv("TERN_NATS_SERVER");
     if (v && *v)
@@ -92,7 +101,7 @@ static const char *nats_server_path(void)
     return "/usr/sbin/nats-server";
 }
 
-static const char *ternd_path(void)
+const char *it_ternd_path(void)
 {
     const char *v = getenv("TERN_TERND");
     return v && *v ? v : TERN_IT_TERND;
@@ -139,15 +148,67 @@ bool it_wait_file_contains(const char *path, const char *needle, int timeout_ms)
     return false;
 }
 
-static int write_file(const char *path, const char *text)
+bool it_write_file(const char *path, const char *text)
 {
     FILE *f = fopen(path, "w");
     if (!f)
-        return -1;
-    int rc = fputs(text, f) < 0 ? -1 : 0;
-    if (fclose(f) != 0)
-        rc = -1;
-    return rc;
+        return false;
+    bool ok = fputs(text, f) >= 0;
+    return fclose(f) == 0 && ok;
+}
+
+bool it_install_file(const char *from, const char *to)
+{
+    size_t len = 0;
+    char *data = it_read_file(from, &len);
+    char tmp[PATH_MAX];
+    if (snprintf(tmp, sizeof tmp, "%s.new", to) >= (int)sizeof tmp) {
+        free(data);
+        return false;
+    }
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    bool ok = data && fd >= 0 && write(fd, data, len) == (ssize_t)len;
+    if (fd >= 0)
+        ok = close(fd) == 0 && ok;
+    free(data);
+    return ok && rename(tmp, to) == 0;
+}
+
+/* Non-overlapping occurrences of needle in text, which it frees. */
+static int count_and_free(char *text, const char *needle)
+{
+    int n = 0;
+    for (const char *p = text; p && (p = strstr(p, needle)); p += strlen(needle))
+        n++;
+    free(text);
+    return n;
+}
+
+int it_count_in_file(const char *path, const char *needle)
+{
+    return count_and_free(it_read_file(path, NULL), needle);
+}
+
+bool it_await_file_count(const char *path, const char *needle, int n, int timeout_ms)
+{
+    int64_t deadline = it_now_ms() + timeout_ms;
+    while (it_count_in_file(path, needle) < n && it_now_ms() < deadline)
+        it_poll_pause();
+    return it_count_in_file(path, needle) >= n;
+}
+
+int it_read_port_file(const char *path, int timeout_ms)
+{
+    int64_t deadline = it_now_ms() + timeout_ms;
+    do {
+        char *text = it_read_file(path, NULL);
+        int port = text ? atoi(text) : 0;
+        free(text);
+        if (port > 0)
+            return port;
+        it_poll_pause();
+    } while (it_now_ms() < deadline);
+    return -1;
 }
 
 static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
@@ -156,6 +217,11 @@ static int rm_entry(const char *path, const struct stat *st, int flag, struct FT
     (void)flag;
     (void)ftw;
     return remove(path);
+}
+
+bool it_remove_tree(const char *dir)
+{
+    return nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS) == 0 || errno == ENOENT;
 }
 
 /* ---- configuration ---------------------------------------------------- */
@@ -242,7 +308,7 @@ static int write_config(it_server *s, const it_opts *o, char *conf_arg, size_t n
         if (o->auth_conf)
             cb_add(&c, "%s\n", o->auth_conf);
         snprintf(conf_arg, n, "%s/server.conf", s->dir);
-        return write_file(conf_arg, c.text);
+        return it_write_file(conf_arg, c.text) ? 0 : -1;
     }
     cb_add(&c, "server:\n");
     cb_add(&c, "  name: \"it-%d\"\n", s->port);
@@ -282,12 +348,12 @@ static int write_config(it_server *s, const it_opts *o, char *conf_arg, size_t n
     char file[256];
     snprintf(file, sizeof file, "%s/00-server.yaml", confd);
     snprintf(conf_arg, n, "%s", confd);
-    return write_file(file, c.text);
+    return it_write_file(file, c.text) ? 0 : -1;
 }
 
 /* ---- process control -------------------------------------------------- */
 
-static int free_port(void)
+int it_free_port(void)
 {
     int fd = socket(AF_INET, SOCK_STREAM, 0);
     if (fd < 0)
@@ -348,6 +414,110 @@ long it_proc_rss_kb(pid_t pid)
     return kb;
 }
 
+/* ---- child processes and tools ---------------------------------------- */
+
+pid_t it_spawn(char *const argv[], const char *out_path)
+{
+    fflush(stdout);
+    fflush(stderr);
+    pid_t pid = fork();
+    if (pid == 0) {
+        prctl(PR_SET_PDEATHSIG, SIGKILL);
+        int fd = open(out_path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+        if (fd >= 0) {
+            dup2(fd, 1);
+            dup2(fd, 2);
+        }
+        execvp(argv[0], argv);
+        fprintf(stderr, "exec %s: %s\n", argv[0], strerror(errno));
+        _exit(127);
+    }
+    return pid;
+}
+
+int it_pid_wait(pid_t pid, int timeout_ms)
+{
+    if (pid <= 0)
+        return -1;
+    int st = 0;
+    int64_t deadline = it_now_ms() + timeout_ms;
+    for (;;) {
+        pid_t r = waitpid(pid, &st, WNOHANG);
+        if (r == pid)
+            return st;
+        if (r < 0 && errno != EINTR)
+            return -1;
+        if (it_now_ms() >= deadline)
+            break;
+        it_poll_pause();
+    }
+    kill(pid, SIGKILL);
+    while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
+        ;
+    return -1;
+}
+
+int it_pid_stop(pid_t pid)
+{
+    if (pid <= 0)
+        return -1;
+    kill(pid, SIGTERM);
+    return it_pid_wait(pid, IT_STOP_DEADLINE_MS);
+}
+
+bool it_await_listening(int port, pid_t pid, int timeout_ms)
+{
+    int st;
+    int64_t deadline = it_now_ms() + timeout_ms;
+    do {
+        if (it_port_listening(port))
+            return true;
+        if (pid > 0 && waitpid(pid, &st, WNOHANG) == pid)
+            return false;
+        it_poll_pause();
+    } while (it_now_ms() < deadline);
+    return it_port_listening(port);
+}
+
+int it_sh(const char *fmt, ...)
+{
+    char cmd[4096];
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(cmd, sizeof cmd, fmt, ap);
+    va_end(ap);
+    if (n < 0 || (size_t)n >= sizeof cmd) {
+        printf("command too long (%d bytes): %.200s...\n", n, cmd);
+        return -1;
+    }
+    fflush(stdout);
+    int rc = system(cmd);
+    if (rc != 0)
+        printf("command failed (%d): %s\n", rc, cmd);
+    return rc;
+}
+
+int it_make_cert(const char *dir, const char *name, const char *cn, const char *ext,
+                 const char *ca)
+{
+    /* EC keys: fast to generate. */
+    if (!ca)
+        return it_sh("cd '%s' && openssl req -x509 -newkey ec -pkeyopt "
+                     "ec_paramgen_curve:prime256v1 -nodes -keyout %s.key -out %s.pem -days 2 "
+                     "-subj '/CN=%s' 2>/dev/null",
+                     dir, name, name, cn);
+    if (it_sh("cd '%s' && openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 "
+              "-nodes -keyout %s.key -out %s.csr -subj '/CN=%s' 2>/dev/null",
+              dir, name, name, cn))
+        return -1;
+    if (ext && it_sh("cd '%s' && printf '%%s\\n' '%s' > %s.ext", dir, ext, name))
+        return -1;
+    return it_sh("cd '%s' && openssl x509 -req -in %s.csr -CA %s.pem -CAkey %s.key "
+                 "-CAcreateserial -out %s.pem -days 2 %s%s%s 2>/dev/null",
+                 dir, name, ca, ca, name, ext ? "-extfile " : "", ext ? name : "",
+                 ext ? ".ext" : "");
+}
+
 static bool reap(it_server *s, bool block)
 {
     if (s->exited)
@@ -387,6 +557,49 @@ char *it_server_log(const it_server *s)
                         NULL);
 }
 
+int it_log_count(const it_server *s, const char *needle)
+{
+    return count_and_free(it_server_log(s), needle);
+}
+
+bool it_await_log_count(const it_server *s, const char *needle, int n, int timeout_ms)
+{
+    int64_t deadline = it_now_ms() + timeout_ms;
+    while (it_log_count(s, needle) < n && it_now_ms() < deadline)
+        it_poll_pause();
+    return it_log_count(s, needle) >= n;
+}
+
+int it_server_reload(it_server *s, int timeout_ms)
+{
+    static const char ok_line[] = "Reloaded server configuration";
+    static const char bad_line[] = "Failed to reload server configuration";
+    int ok = it_log_count(s, ok_line), bad = it_log_count(s, bad_line);
+    if (it_server_signal(s, SIGHUP) != 0)
+        return IT_TIMEOUT;
+    int64_t deadline = it_now_ms() + timeout_ms;
+    while (it_now_ms() < deadline) {
+        if (it_log_count(s, ok_line) > ok)
+            return IT_RELOADED;
+        if (it_log_count(s, bad_line) > bad)
+            return IT_RELOAD_FAILED;
+        it_poll_pause();
+    }
+    return IT_TIMEOUT;
+}
+
+bool it_reload_expect_at(it_server *s, bool expect_ok, const char *file, int line)
+{
+    switch (it_server_reload(s, 20000)) {
+    case IT_RELOADED:
+        return it_check_at(expect_ok, file, line, "the reload succeeds");
+    case IT_RELOAD_FAILED:
+        return it_check_at(!expect_ok, file, line, "the reload fails");
+    default:
+        return it_check_at(false, file, line, "the server reloads");
+    }
+}
+
 static int failed_at_start;
 
 static void dump_tail(const char *title, const char *path)
@@ -416,7 +629,7 @@ int it_server_start(it_server *s, const it_opts *o)
         perror("mkdtemp");
         return -1;
     }
-    s->port = free_port();
+    s->port = it_free_port();
     if (s->port <= 0)
         return -1;
     snprintf(s->url, sizeof s->url, "nats://127.0.0.1:%d", s->port);
@@ -429,7 +642,7 @@ int it_server_start(it_server *s, const it_opts *o)
         perror("write config");
         return -1;
     }
-    const char *bin = s->is_nats ? nats_server_path() : ternd_path();
+    const char *bin = s->is_nats ? it_nats_server_path() : it_ternd_path();
 
     fflush(stdout);
     fflush(stderr);
@@ -487,7 +700,7 @@ void it_server_stop(it_server *s)
             dump_tail("server log", s->log_path);
     }
     if (s->dir[0] && !getenv("TERN_TEST_KEEP"))
-        nftw(s->dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+        it_remove_tree(s->dir);
     s->dir[0] = '\0';
     s->pid = 0;
 }
@@ -643,31 +856,123 @@ fail:
     return -1;
 }
 
+char *it_info_line(int port, int timeout_ms)
+{
+    it_buf b = { 0 };
+    int fd = it_raw_connect(port, 0);
+    char *line = NULL;
+    if (fd >= 0 && it_raw_read_until(fd, &b, "\r\n", timeout_ms) == IT_FOUND)
+        line = strndup(b.data, b.len);
+    if (fd >= 0)
+        close(fd);
+    it_buf_free(&b);
+    return line;
+}
+
 /* ---- cnats --------------------------------------------------------------- */
 
-natsConnection *it_nats_login(const it_server *s, const char *user, const char *pass)
+natsStatus it_nats_dial(int port, const char *user, const char *pass, const char *creds,
+                        natsConnection **nc)
 {
+    char url[64];
+    snprintf(url, sizeof url, "nats://127.0.0.1:%d", port);
     natsOptions *o = NULL;
-    natsConnection *nc = NULL;
+    *nc = NULL;
     natsStatus st = natsOptions_Create(&o);
     if (st == NATS_OK)
-        st = natsOptions_SetURL(o, s->url);
+        st = natsOptions_SetURL(o, url);
     if (st == NATS_OK)
         st = natsOptions_SetAllowReconnect(o, false);
     if (st == NATS_OK)
         st = natsOptions_SetTimeout(o, 5000);
     if (st == NATS_OK && user)
         st = natsOptions_SetUserInfo(o, user, pass);
+    if (st == NATS_OK && creds)
+        st = natsOptions_SetUserCredentialsFromFiles(o, creds, NULL);
     if (st == NATS_OK)
-        st = natsConnection_Connect(&nc, o);
+        st = natsConnection_Connect(nc, o);
+    natsOptions_Destroy(o);
+    return st;
+}
+
+natsConnection *it_nats_login(const it_server *s, const char *user, const char *pass)
+{
+    natsConnection *nc = NULL;
+    natsStatus st = it_nats_dial(s->port, user, pass, NULL, &nc);
     if (st != NATS_OK)
         printf("cnats connect to %s%s%s: %s\n", s->url, user ? " as " : "", user ? user : "",
                natsStatus_GetText(st));
-    natsOptions_Destroy(o);
     return nc;
 }
 
 natsConnection *it_nats_connect(const it_server *s)
 {
     return it_nats_login(s, NULL, NULL);
+}
+
+char *it_request(natsConnection *nc, const char *subject, const char *body, int timeout_ms)
+{
+    natsMsg *m = NULL;
+    if (natsConnection_RequestString(&m, nc, subject, body ? body : "", timeout_ms) != NATS_OK)
+        return NULL;
+    char *text = strndup(natsMsg_GetData(m), (size_t)natsMsg_GetDataLength(m));
+    natsMsg_Destroy(m);
+    return text;
+}
+
+/* ---- traffic --------------------------------------------------------------- */
+
+static void traffic_msg(natsConnection *nc, natsSubscription *sub, natsMsg *m, void *closure)
+{
+    it_traffic *t = closure;
+    (void)nc, (void)sub;
+    const char *body = natsMsg_GetData(m);
+    long want = atomic_load(&t->got);
+    if (atol(body) != want || strspn(body, "0123456789") != strlen(body))
+        atomic_store(&t->in_order, false);
+    atomic_store(&t->got, want + 1);
+    natsMsg_Destroy(m);
+}
+
+static void *traffic_publish(void *arg)
+{
+    it_traffic *t = arg;
+    while (!atomic_load(&t->stop)) {
+        char body[24];
+        snprintf(body, sizeof body, "%ld", atomic_load(&t->sent));
+        if (natsConnection_PublishString(t->pub, "traffic", body) != NATS_OK)
+            break;
+        if (atomic_fetch_add(&t->sent, 1) % 50 == 49 && natsConnection_Flush(t->pub) != NATS_OK)
+            break;
+    }
+    natsConnection_Flush(t->pub);
+    return NULL;
+}
+
+bool it_traffic_start(it_traffic *t, natsConnection *pub, natsConnection *sub)
+{
+    memset(t, 0, sizeof *t);
+    t->pub = pub;
+    t->sub = sub;
+    atomic_store(&t->in_order, true);
+    if (natsConnection_Subscribe(&t->subscription, sub, "traffic", traffic_msg, t) != NATS_OK ||
+        natsSubscription_SetPendingLimits(t->subscription, -1, -1) != NATS_OK ||
+        natsConnection_Flush(sub) != NATS_OK)
+        return false;
+    t->running = pthread_create(&t->thread, NULL, traffic_publish, t) == 0;
+    return t->running;
+}
+
+bool it_traffic_stop(it_traffic *t, int timeout_ms)
+{
+    atomic_store(&t->stop, true);
+    if (t->running)
+        pthread_join(t->thread, NULL);
+    t->running = false;
+    int64_t deadline = it_now_ms() + timeout_ms;
+    while (atomic_load(&t->got) < atomic_load(&t->sent) && it_now_ms() < deadline)
+        it_poll_pause();
+    natsSubscription_Destroy(t->subscription);
+    t->subscription = NULL;
+    return atomic_load(&t->got) == atomic_load(&t->sent) && atomic_load(&t->in_order);
 }

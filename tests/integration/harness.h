@@ -8,6 +8,7 @@
 #ifndef TERN_IT_HARNESS_H
 #define TERN_IT_HARNESS_H
 
+#include <pthread.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -90,10 +91,71 @@ bool it_port_listening(int port);
 /* VmRSS of a process in KiB, -1 if unknown. */
 long it_proc_rss_kb(pid_t pid);
 
+/* Occurrences of needle in the server's log (it_server_log). */
+int it_log_count(const it_server *s, const char *needle);
+/* Poll until the server's log holds needle at least n times (bounded). */
+bool it_await_log_count(const it_server *s, const char *needle, int n, int timeout_ms);
+
+enum { IT_RELOADED = 1, IT_RELOAD_FAILED = 0 };   /* or IT_TIMEOUT */
+/* SIGHUP, then wait (bounded) for the reload's outcome line in the log:
+ * "Reloaded server configuration" or "Failed to reload server
+ * configuration" appearing once more than before the signal. */
+int it_server_reload(it_server *s, int timeout_ms);
+/* it_server_reload (20 s) recorded as a check that it succeeded
+ * (expect_ok) or failed; true when the outcome was the expected one. */
+bool it_reload_expect_at(it_server *s, bool expect_ok, const char *file, int line);
+#define IT_RELOAD(s, expect_ok) it_reload_expect_at((s), (expect_ok), __FILE__, __LINE__)
+
 /* Read a whole file; NUL-terminated, length in *len if non-NULL. */
 char *it_read_file(const char *path, size_t *len);
 /* Poll until the file contains needle (bounded). */
 bool it_wait_file_contains(const char *path, const char *needle, int timeout_ms);
+/* Write text as the whole file; false (errno set) on failure. */
+bool it_write_file(const char *path, const char *text);
+/* Install from's bytes at to as a package manager does: write to.new,
+ * then rename it over to (a running process keeps its old mapping). */
+bool it_install_file(const char *from, const char *to);
+/* Remove a directory tree (no error if it is gone); false on failure. */
+bool it_remove_tree(const char *dir);
+/* Non-overlapping occurrences of needle in the file (0 if unreadable). */
+int it_count_in_file(const char *path, const char *needle);
+/* Poll until the file holds needle at least n times (bounded). */
+bool it_await_file_count(const char *path, const char *needle, int n, int timeout_ms);
+/* Poll until the file holds a positive port number (the file is written
+ * whole by the server or module); the port, or -1 after timeout_ms. */
+int it_read_port_file(const char *path, int timeout_ms);
+
+/* ---- processes and tools --------------------------------------------- */
+
+/* The ternd and nats-server binaries the harness runs. */
+const char *it_ternd_path(void);
+const char *it_nats_server_path(void);
+/* True (after printing why) when the server under test is nats-server
+ * and the calling test is about ternd only: it then just summarises. */
+bool it_ternd_only(void);
+/* A loopback TCP port nothing listens on (bound once, then released);
+ * -1 on failure. */
+int it_free_port(void);
+/* system() on a printf-formatted command; prints the command when it
+ * fails. The wait status (0 = exit 0), or -1 if it did not fit. */
+int it_sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* An EC key and certificate <dir>/<name>.key and .pem for CN cn, signed
+ * by the CA <dir>/<ca>.pem/.key or self-signed (ca NULL), with the
+ * openssl x509 extension lines ext (NULL: none). 0 on success. */
+int it_make_cert(const char *dir, const char *name, const char *cn, const char *ext,
+                 const char *ca);
+/* Start argv (argv[0] searched in PATH) with stdout and stderr into
+ * out_path (truncated); it is killed if the test process dies. The pid,
+ * or -1. */
+pid_t it_spawn(char *const argv[], const char *out_path);
+/* Wait for a child to exit; after timeout_ms it is killed (SIGKILL).
+ * Its wait status, or -1 when it had to be killed. */
+int it_pid_wait(pid_t pid, int timeout_ms);
+/* SIGTERM, SIGKILL after 10 s; the wait status (-1: killed, or pid <= 0). */
+int it_pid_stop(pid_t pid);
+/* Poll until port listens; false when pid exits first or after
+ * timeout_ms. */
+bool it_await_listening(int port, pid_t pid, int timeout_ms);
 
 /* ---- raw sockets ----------------------------------------------------- */
 
@@ -127,6 +189,10 @@ int it_raw_read_to_close(int fd, it_buf *b, int timeout_ms);
  * The exchanged bytes stay in b. Returns the fd or -1. */
 int it_raw_client(int port, const char *connect_json, it_buf *b);
 
+/* The INFO line a new raw connection to port gets (with its CRLF; caller
+ * frees), NULL if none within timeout_ms. */
+char *it_info_line(int port, int timeout_ms);
+
 /* ---- cnats ------------------------------------------------------------- */
 
 /* Connect with reconnects off and a 5 s timeout; NULL (reason printed) on
@@ -134,5 +200,33 @@ int it_raw_client(int port, const char *connect_json, it_buf *b);
 natsConnection *it_nats_connect(const it_server *s);
 /* The same with user/password credentials (user NULL: none). */
 natsConnection *it_nats_login(const it_server *s, const char *user, const char *pass);
+/* Connect to 127.0.0.1:port with reconnects off and a 5 s timeout, with
+ * user/password (user NULL: none) and/or a .creds file (NULL: none);
+ * the connect's status, *nc NULL unless NATS_OK. Prints nothing. */
+natsStatus it_nats_dial(int port, const char *user, const char *pass, const char *creds,
+                        natsConnection **nc);
+/* A request with body (NULL: empty); the reply's data as a string
+ * (caller frees), NULL on failure or timeout. */
+char *it_request(natsConnection *nc, const char *subject, const char *body, int timeout_ms);
+
+
+/* Numbered messages published on "traffic" from pub to a subscription of
+ * sub by a thread, flushed every 50 (the publisher never runs far ahead):
+ * the clients a reload must neither disconnect nor disturb. */
+typedef struct it_traffic {
+    natsConnection   *pub, *sub;
+    natsSubscription *subscription;
+    pthread_t         thread;
+    bool              running;
+    _Atomic bool      stop;
+    _Atomic long      sent, got;
+    _Atomic bool      in_order;   /* each message was the next number */
+} it_traffic;
+
+/* Subscribe (no pending limits) and start publishing; false on failure. */
+bool it_traffic_start(it_traffic *t, natsConnection *pub, natsConnection *sub);
+/* Stop publishing, wait (bounded) until every message sent arrived and
+ * drop the subscription; true when all arrived, in order. */
+bool it_traffic_stop(it_traffic *t, int timeout_ms);
 
 #endif

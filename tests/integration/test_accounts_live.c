@@ -28,42 +28,18 @@ static bool is_nats(void)
     return !strcmp(it_server_kind(), "nats-server");
 }
 
-static int count_in_log(const it_server *s, const char *needle)
-{
-    char *log = it_server_log(s);
-    int n = 0;
-    for (const char *p = log; p && (p = strstr(p, needle)); p += strlen(needle))
-        n++;
-    free(log);
-    return n;
-}
-
 static bool reload(it_server *s)
 {
     /* signals are handled once the server is ready */
-    int64_t ready = it_now_ms() + 5000;
-    while (count_in_log(s, "Server is ready") == 0 && it_now_ms() < ready)
-        it_poll_pause();
-    int n = count_in_log(s, "Reloaded server configuration");
-    it_server_signal(s, SIGHUP);
-    int64_t deadline = it_now_ms() + 5000;
-    while (it_now_ms() < deadline) {
-        if (count_in_log(s, "Reloaded server configuration") > n)
-            return true;
-        it_poll_pause();
-    }
-    return IT_CHECK(false, "the server reloads");
+    it_await_log_count(s, "Server is ready", 1, 5000);
+    return IT_RELOAD(s, true);
 }
 
 static void write_conf(const it_server *s, const char *text)
 {
     char path[300];
     snprintf(path, sizeof path, "%s/conf.d/50-accounts.yaml", s->dir);
-    FILE *f = fopen(path, "w");
-    if (IT_CHECK(f != NULL, "write %s", path)) {
-        fputs(text, f);
-        fclose(f);
-    }
+    IT_CHECK(it_write_file(path, text), "write %s", path);
 }
 
 /* A raw client logged in, its buffer emptied; -1 when refused. */
@@ -189,8 +165,8 @@ static void test_reload(void)
     IT_CHECK(d >= 0 && roundtrip(d, &bd, "SUB q 1\r\nPUB q 1\r\nx\r\n") &&
                  it_buf_contains(&bd, "MSG q 1 1\r\nx\r\n"),
              "the new account D serves its user: [%.*s]", (int)bd.len, bd.data);
-    IT_CHECK(count_in_log(&s, "account \"A\" removed") == 1 &&
-                 count_in_log(&s, "account \"D\" added") == 1,
+    IT_CHECK(it_log_count(&s, "account \"A\" removed") == 1 &&
+                 it_log_count(&s, "account \"D\" added") == 1,
              "the log names the accounts removed and added");
 out:
     if (a >= 0) close(a);
@@ -239,7 +215,7 @@ static void test_module_account(void)
     roundtrip(m, &bm, "SUB third 3\r\n");
     IT_CHECK(it_buf_contains(&bm, "-ERR 'maximum subscriptions exceeded'"),
              "the spec's limit applies: [%.*s]", (int)bm.len, bm.data);
-    IT_CHECK(count_in_log(&s, "bad spec refused:") == 1 && count_in_log(&s, "no matching stream export") >= 1,
+    IT_CHECK(it_log_count(&s, "bad spec refused:") == 1 && it_log_count(&s, "no matching stream export") >= 1,
              "a spec importing a missing export is refused with the reason");
     /* the module's account outlives a reload */
     if (reload(&s)) {

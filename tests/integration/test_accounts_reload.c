@@ -32,39 +32,11 @@ static const char after[] =
     "      - { user: chpw, password: new }\n"
     "      - { user: perm, password: p, permissions: { publish: [\"y.>\"], subscribe: [\"y.>\", x.kept] } }\n";
 
-static int count_in_log(const it_server *s, const char *needle)
-{
-    char *log = it_server_log(s);
-    int n = 0;
-    for (const char *p = log; p && (p = strstr(p, needle)); p += strlen(needle))
-        n++;
-    free(log);
-    return n;
-}
-
-/* SIGHUP and wait until the server logged the reload. */
-static bool reload(it_server *s)
-{
-    int n = count_in_log(s, "Reloaded server configuration");
-    it_server_signal(s, SIGHUP);
-    int64_t deadline = it_now_ms() + 5000;
-    while (it_now_ms() < deadline) {
-        if (count_in_log(s, "Reloaded server configuration") > n)
-            return true;
-        it_poll_pause();
-    }
-    return IT_CHECK(false, "the server reloads");
-}
-
 static void write_conf(const it_server *s, const char *text)
 {
     char path[300];
     snprintf(path, sizeof path, "%s/conf.d/50-accounts.yaml", s->dir);
-    FILE *f = fopen(path, "w");
-    if (IT_CHECK(f != NULL, "write %s", path)) {
-        fputs(text, f);
-        fclose(f);
-    }
+    IT_CHECK(it_write_file(path, text), "write %s", path);
 }
 
 static int login(const it_server *s, const char *user, const char *pass, it_buf *b)
@@ -89,7 +61,7 @@ static void test_changes(it_server *s)
     it_buf_reset(&bp);
 
     write_conf(s, after);
-    if (!reload(s))
+    if (!IT_RELOAD(s, true))
         goto out;
     int r = it_raw_read_to_close(gone, &bg, 5000);
     IT_CHECK(r == IT_CLOSED && it_buf_contains(&bg, "-ERR 'Authorization Violation'\r\n"),
@@ -158,7 +130,7 @@ static void test_reloads_under_traffic(it_server *s)
         }
         natsConnection_Flush(pub);
         write_conf(s, round % 2 ? before : after);
-        reload(s);
+        IT_RELOAD(s, true);
     }
     natsConnection_Flush(pub);
     int got = 0;
@@ -180,10 +152,8 @@ out:
 
 int main(void)
 {
-    if (!strcmp(it_server_kind(), "nats-server")) {
-        printf("ternd only: skipped against nats-server\n");
+    if (it_ternd_only())
         return it_summary();
-    }
     it_server s;
     it_opts o = {.auth_yaml = before, .log_file = true};
     if (!IT_CHECK(it_server_start(&s, &o) == 0, "server starts"))

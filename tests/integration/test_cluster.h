@@ -9,14 +9,11 @@
 
 #include "harness.h"
 
-#include <arpa/inet.h>
 #include <signal.h>
-#include <netinet/in.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
 typedef struct cl_node {
@@ -26,21 +23,6 @@ typedef struct cl_node {
     bool nats;                    /* the reference nats-server */
 } cl_node;
 
-static inline int cl_free_port(void)
-{
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = 0 };
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    socklen_t len = sizeof a;
-    int port = -1;
-    if (fd >= 0 && bind(fd, (struct sockaddr *)&a, sizeof a) == 0 &&
-        getsockname(fd, (struct sockaddr *)&a, &len) == 0)
-        port = ntohs(a.sin_port);
-    if (fd >= 0)
-        close(fd);
-    return port;
-}
-
 /* Start node n (ternd, or nats-server when nats) in cluster `name`, its
  * route port n->rport (picked when 0), soliciting the route ports in
  * seeds (0-terminated). extra: more YAML under modules.cluster (ternd) or
@@ -49,7 +31,7 @@ static inline bool cl_start(cl_node *n, const char *name, const int *seeds, bool
                      const char *top)
 {
     if (!n->rport)
-        n->rport = cl_free_port();
+        n->rport = it_free_port();
     char routes[1024] = "";
     size_t off = 0;
     for (const int *p = seeds; p && *p; p++)

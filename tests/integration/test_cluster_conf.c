@@ -15,89 +15,27 @@
 
 #define MESH_MS 10000
 
-static bool wait_log(const it_server *s, const char *needle, int timeout_ms)
-{
-    int64_t end = it_now_ms() + timeout_ms;
-    for (;;) {
-        char *log = it_server_log(s);
-        bool found = log && strstr(log, needle);
-        free(log);
-        if (found)
-            return true;
-        if (it_now_ms() >= end)
-            return false;
-        it_poll_pause();
-    }
-}
-
-static bool write_text(const char *path, const char *text)
-{
-    FILE *f = fopen(path, "w");
-    if (!f)
-        return false;
-    fputs(text, f);
-    return fclose(f) == 0;
-}
-
 /* Write <dir>/conf.d/10-test.yaml and reload. */
 static bool reload_with(cl_node *n, const char *yaml)
 {
     char path[300];
     snprintf(path, sizeof path, "%s/conf.d/10-test.yaml", n->s.dir);
-    return write_text(path, yaml) && it_server_signal(&n->s, SIGHUP) == 0;
-}
-
-static const char *terND(void)
-{
-    const char *v = getenv("TERN_TERND");
-    return v && *v ? v : "ternd";
+    return it_write_file(path, yaml) && it_server_signal(&n->s, SIGHUP) == 0;
 }
 
 /* ternd with argv (argv[0] replaced), output in out; waits for port. */
 static pid_t spawn(char **argv, const char *out, int port)
 {
-    argv[0] = (char *)terND();
-    pid_t pid = fork();
-    if (pid == 0) {
-        int fd = open(out, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-        dup2(fd, 1);
-        dup2(fd, 2);
-        execv(argv[0], argv);
-        _exit(127);
-    }
-    int64_t end = it_now_ms() + 10000;
-    while (pid > 0 && !it_port_listening(port) && it_now_ms() < end)
-        it_poll_pause();
+    argv[0] = (char *)it_ternd_path();
+    pid_t pid = it_spawn(argv, out);
+    it_await_listening(port, pid, 10000);
     return pid;
-}
-
-static void reap_pid(pid_t pid)
-{
-    if (pid <= 0)
-        return;
-    kill(pid, SIGTERM);
-    int64_t end = it_now_ms() + 5000;
-    while (waitpid(pid, NULL, WNOHANG) == 0) {
-        if (it_now_ms() >= end) {
-            kill(pid, SIGKILL);
-            waitpid(pid, NULL, 0);
-            return;
-        }
-        it_poll_pause();
-    }
 }
 
 static natsConnection *connect_port(int port)
 {
-    char url[64];
-    snprintf(url, sizeof url, "nats://127.0.0.1:%d", port);
     natsConnection *nc = NULL;
-    natsOptions *o = NULL;
-    natsOptions_Create(&o);
-    natsOptions_SetURL(o, url);
-    natsOptions_SetAllowReconnect(o, false);
-    natsConnection_Connect(&nc, o);
-    natsOptions_Destroy(o);
+    it_nats_dial(port, NULL, NULL, NULL, &nc);
     return nc;
 }
 
@@ -127,7 +65,7 @@ int main(void)
     snprintf(extra_bad, sizeof extra_bad, "    routes: [\"%s\"]\n", seed_bad);
     if (!IT_CHECK(cl_start(&C, "auth", NULL, false, extra_bad, NULL), "C starts"))
         goto out;
-    IT_CHECK(wait_log(&C.s, "Authorization Violation", 5000),
+    IT_CHECK(it_await_log_count(&C.s, "Authorization Violation", 1, 5000),
              "C with a wrong password is refused with -ERR 'Authorization Violation'");
     cc = it_nats_connect(&C.s);
     IT_CHECK(cc && !cl_probe(cc, ca, 300), "no traffic from the refused C to A");
@@ -146,11 +84,11 @@ int main(void)
     /* ---- reload: the route password changes: old routes are closed ---------- */
     IT_CHECK(reload_with(&A, "modules:\n  cluster:\n    authorization: { user: ru, password: new }\n"),
              "A reloads with a new route password");
-    IT_CHECK(wait_log(&D.s, "Authorization Violation", 5000), "D's route with the old password is closed");
+    IT_CHECK(it_await_log_count(&D.s, "Authorization Violation", 1, 5000), "D's route with the old password is closed");
     IT_CHECK(!cl_probe(cd, ca, 300), "no traffic from D to A any more");
 
     /* ---- reload: the route listener moves ----------------------------------- */
-    int newport = cl_free_port();
+    int newport = it_free_port();
     snprintf(yaml, sizeof yaml,
              "modules:\n  cluster:\n    listen: \"127.0.0.1:%d\"\n    authorization: { user: ru, password: new }\n",
              newport);
@@ -164,7 +102,7 @@ int main(void)
     /* ---- nats-server's flags ------------------------------------------------- */
     if (!have_dir)
         goto out;
-    int xport = cl_free_port(), xr = cl_free_port();
+    int xport = it_free_port(), xr = it_free_port();
     char xp[16], xcl[64], xroutes[64], out1[200];
     snprintf(xp, sizeof xp, "%d", xport);
     snprintf(xcl, sizeof xcl, "nats://127.0.0.1:%d", xr);
@@ -178,7 +116,7 @@ int main(void)
              "ternd --cluster --routes --cluster_name joins B");
 
     /* ---- a nats-server .conf with a cluster block ----------------------------- */
-    int yport = cl_free_port(), yr = cl_free_port();
+    int yport = it_free_port(), yr = it_free_port();
     char conf[600], cpath[200], out2[200];
     snprintf(conf, sizeof conf,
              "listen: 127.0.0.1:%d\nserver_name: y\ncluster {\n  name: auth\n  port: %d\n  host: 127.0.0.1\n"
@@ -186,7 +124,7 @@ int main(void)
              yport, yr, B.rport);
     snprintf(cpath, sizeof cpath, "%s/y.conf", dir);
     snprintf(out2, sizeof out2, "%s/conf.log", dir);
-    write_text(cpath, conf);
+    it_write_file(cpath, conf);
     char *argv2[] = { NULL, "-c", cpath, NULL };
     py = spawn(argv2, out2, yport);
     natsConnection *cy = connect_port(yport);
@@ -200,22 +138,17 @@ int main(void)
     natsConnection_Destroy(cy);
 
     /* ---- TLS routes: ternd to ternd, and nats-server dialing ternd ----------- */
-    char cmd[1200];
-    snprintf(cmd, sizeof cmd,
-             "cd %s && openssl req -x509 -newkey rsa:2048 -nodes -keyout ca.key -out ca.pem -days 2 "
-             "-subj /CN=ca >/dev/null 2>&1 && openssl req -newkey rsa:2048 -nodes -keyout k.pem -out r.csr "
-             "-subj /CN=localhost >/dev/null 2>&1 && printf 'subjectAltName=IP:127.0.0.1,DNS:localhost\\n' > ext "
-             "&& openssl x509 -req -in r.csr -CA ca.pem -CAkey ca.key -CAcreateserial -out c.pem -days 2 "
-             "-extfile ext >/dev/null 2>&1",
-             dir);
-    if (!IT_CHECK(system(cmd) == 0, "certificates made with openssl"))
+    if (!IT_CHECK(it_make_cert(dir, "ca", "ca", NULL, NULL) == 0 &&
+                      it_make_cert(dir, "c", "localhost", "subjectAltName=IP:127.0.0.1,DNS:localhost",
+                                   "ca") == 0,
+                  "certificates made with openssl"))
         goto out;
     char tls_yaml[600], tls_conf[600];
     snprintf(tls_yaml, sizeof tls_yaml,
-             "    tls: { cert: \"%s/c.pem\", key: \"%s/k.pem\", ca: \"%s/ca.pem\", verify: true }\n", dir, dir,
+             "    tls: { cert: \"%s/c.pem\", key: \"%s/c.key\", ca: \"%s/ca.pem\", verify: true }\n", dir, dir,
              dir);
     snprintf(tls_conf, sizeof tls_conf,
-             "  tls { cert_file: \"%s/c.pem\", key_file: \"%s/k.pem\", ca_file: \"%s/ca.pem\", verify: true }\n",
+             "  tls { cert_file: \"%s/c.pem\", key_file: \"%s/c.key\", ca_file: \"%s/ca.pem\", verify: true }\n",
              dir, dir, dir);
     cl_node T1 = { 0 }, T2 = { 0 }, N1 = { 0 };
     natsConnection *t1 = NULL, *t2 = NULL, *n1 = NULL;
@@ -243,16 +176,14 @@ out:
     natsConnection_Destroy(cc);
     natsConnection_Destroy(cd);
     natsConnection_Destroy(cx);
-    reap_pid(px);
-    reap_pid(py);
+    it_pid_stop(px);
+    it_pid_stop(py);
     cl_stop(&A);
     cl_stop(&B);
     cl_stop(&C);
     cl_stop(&D);
     if (have_dir) {
-        char cmd[200];
-        snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
-        if (system(cmd) != 0)
+        if (!it_remove_tree(dir))
             printf("could not remove %s\n", dir);
     }
     cl_subs_free();

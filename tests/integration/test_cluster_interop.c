@@ -21,8 +21,8 @@ int main(void)
 {
     cl_node t = { 0 }, n = { 0 };
     natsConnection *ct = NULL, *cn = NULL, *ft = NULL, *fn = NULL;
-    t.rport = cl_free_port();
-    n.rport = cl_free_port();
+    t.rport = it_free_port();
+    n.rport = it_free_port();
     int seed_n[] = { n.rport, 0 }, seed_t[] = { t.rport, 0 };
     if (!IT_CHECK(cl_start(&n, "mix", seed_t, true, NULL, NULL), "nats-server starts") ||
         !IT_CHECK(cl_start(&t, "mix", seed_n, false, NULL, NULL), "ternd starts"))

@@ -7,12 +7,14 @@
  * both ways. Needs root (skipped otherwise). */
 #include "test_cluster.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <netinet/in.h>
 #include <poll.h>
 #include <pthread.h>
 #include <sched.h>
-#include <stdarg.h>
+#include <sys/socket.h>
 #include <time.h>
 
 #define MESH_MS 15000
@@ -21,20 +23,6 @@
 static char ns[4][32];           /* a, b, c, switch */
 static const char *const ip_of[3] = { "10.77.0.1", "10.77.0.2", "10.77.0.3" };
 static int root_ns = -1;
-
-static int sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static int sh(const char *fmt, ...)
-{
-    char cmd[512];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(cmd, sizeof cmd, fmt, ap);
-    va_end(ap);
-    int rc = system(cmd);
-    if (rc != 0)
-        printf("command failed (%d): %s\n", rc, cmd);
-    return rc;
-}
 
 /* Enter namespace i on the calling thread (-1: back to the root one). */
 static bool enter(int i)
@@ -67,18 +55,18 @@ static bool setup(void)
     const char *tag = "abcs";
     for (int i = 0; i < 4; i++)
         snprintf(ns[i], sizeof ns[i], "tcl%d%c", pid, tag[i]);
-    if (sh("ip netns add %s && ip netns exec %s ip link add br0 type bridge && "
+    if (it_sh("ip netns add %s && ip netns exec %s ip link add br0 type bridge && "
            "ip netns exec %s ip link set br0 up", ns[3], ns[3], ns[3]))
         return false;
     for (int i = 0; i < 3; i++) {
         /* veth: "h" end in the host, "s" end on the switch's bridge */
-        if (sh("ip netns add %s && ip netns exec %s ip link set lo up", ns[i], ns[i]) ||
-            sh("ip link add tclh%d_%d type veth peer name tcls%d_%d", pid % 10000, i, pid % 10000, i) ||
-            sh("ip link set tclh%d_%d netns %s && ip link set tcls%d_%d netns %s", pid % 10000, i, ns[i],
+        if (it_sh("ip netns add %s && ip netns exec %s ip link set lo up", ns[i], ns[i]) ||
+            it_sh("ip link add tclh%d_%d type veth peer name tcls%d_%d", pid % 10000, i, pid % 10000, i) ||
+            it_sh("ip link set tclh%d_%d netns %s && ip link set tcls%d_%d netns %s", pid % 10000, i, ns[i],
                pid % 10000, i, ns[3]) ||
-            sh("ip netns exec %s ip addr add %s/24 dev tclh%d_%d && ip netns exec %s ip link set tclh%d_%d up",
+            it_sh("ip netns exec %s ip addr add %s/24 dev tclh%d_%d && ip netns exec %s ip link set tclh%d_%d up",
                ns[i], ip_of[i], pid % 10000, i, ns[i], pid % 10000, i) ||
-            sh("ip netns exec %s ip link set tcls%d_%d master br0 && ip netns exec %s ip link set tcls%d_%d up",
+            it_sh("ip netns exec %s ip link set tcls%d_%d master br0 && ip netns exec %s ip link set tcls%d_%d up",
                ns[3], pid % 10000, i, ns[3], pid % 10000, i))
             return false;
     }

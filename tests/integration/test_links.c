@@ -15,7 +15,6 @@
  *     thread;
  *   - a key set with client_info_set sits in the clients' INFO where
  *     nats-server puts it (connect_urls after client_ip). */
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,48 +29,15 @@ static char dir[128];
 
 /* ---- helpers ---------------------------------------------------------------- */
 
-static int sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static int sh(const char *fmt, ...)
-{
-    char cmd[2048];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(cmd, sizeof cmd, fmt, ap);
-    va_end(ap);
-    int rc = system(cmd);
-    if (rc != 0)
-        printf("command failed (%d): %s\n", rc, cmd);
-    return rc;
-}
-
 /* A CA and one node certificate (server and client use, for 127.0.0.1
  * and localhost) that both nodes present. */
 static int make_certs(void)
 {
-    return sh("cd %s && openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 "
-              "-nodes -keyout ca.key -out ca.pem -days 2 -subj '/CN=Tern Link CA' 2>/dev/null",
-              dir) ||
-           sh("cd %s && openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes "
-              "-keyout node.key -out node.csr -subj '/CN=localhost' 2>/dev/null && "
-              "printf '%%s\\n' 'subjectAltName=DNS:localhost,IP:127.0.0.1' "
-              "'extendedKeyUsage=serverAuth,clientAuth' > node.ext && "
-              "openssl x509 -req -in node.csr -CA ca.pem -CAkey ca.key -CAcreateserial "
-              "-out node.pem -days 2 -extfile node.ext 2>/dev/null", dir);
-}
-
-/* The port a node's module wrote (it writes the file whole). */
-static int read_port(const char *path)
-{
-    int64_t deadline = it_now_ms() + 10000;
-    while (it_now_ms() < deadline) {
-        char *text = it_read_file(path, NULL);
-        int port = text ? atoi(text) : 0;
-        free(text);
-        if (port > 0)
-            return port;
-        it_poll_pause();
-    }
-    return -1;
+    return it_make_cert(dir, "ca", "Tern Link CA", NULL, NULL) ||
+           it_make_cert(dir, "node", "localhost",
+                        "subjectAltName=DNS:localhost,IP:127.0.0.1\n"
+                        "extendedKeyUsage=serverAuth,clientAuth",
+                        "ca");
 }
 
 typedef struct stats {
@@ -204,7 +170,7 @@ static bool pair_start(pair *p, const char *tls, const char *name)
     it_opts oa = { .auth_yaml = yaml };
     if (!IT_CHECK(it_server_start(&p->a, &oa) == 0, "%s: node A starts", name))
         return false;
-    int port = read_port(port_file);
+    int port = it_read_port_file(port_file, 10000);
     if (!IT_CHECK(port > 0, "%s: node A's module listens", name))
         return false;
     snprintf(yaml, sizeof yaml,
@@ -390,7 +356,7 @@ static void check_close(pair *p)
 
 static void check_echo(pair *p)
 {
-    int port = read_port(p->echo_file);
+    int port = it_read_port_file(p->echo_file, 10000);
     if (!IT_CHECK(port > 0, "the echo protocol listens"))
         return;
     int fd = it_raw_connect(port, 0);
@@ -446,6 +412,6 @@ int main(void)
             check_plain(&p, "starttls");
         pair_stop(&p);
     }
-    sh("rm -rf %s", dir);
+    it_remove_tree(dir);
     return it_summary();
 }

@@ -22,54 +22,15 @@
 
 #define MODDIR TERN_TEST_MODULES_DIR
 
-static int count_in_log(const it_server *s, const char *needle)
-{
-    char *log = it_server_log(s);
-    int n = 0;
-    for (const char *p = log; p && (p = strstr(p, needle)); p += strlen(needle))
-        n++;
-    free(log);
-    return n;
-}
-
 static bool log_has(const it_server *s, const char *needle)
 {
-    return count_in_log(s, needle) > 0;
+    return it_log_count(s, needle) > 0;
 }
 
 /* The log is written by its own thread: poll (bounded) for a line. */
 static bool await_log(const it_server *s, const char *needle)
 {
-    int64_t deadline = it_now_ms() + 10000;
-    while (!log_has(s, needle) && it_now_ms() < deadline)
-        it_poll_pause();
-    return log_has(s, needle);
-}
-
-/* SIGHUP and wait until the server logged the reload's outcome. */
-static bool reload(it_server *s, bool expect_ok)
-{
-    int ok = count_in_log(s, "Reloaded server configuration");
-    int bad = count_in_log(s, "Failed to reload server configuration");
-    it_server_signal(s, SIGHUP);
-    int64_t deadline = it_now_ms() + 20000;
-    while (it_now_ms() < deadline) {
-        if (count_in_log(s, "Reloaded server configuration") > ok)
-            return IT_CHECK(expect_ok, "the reload succeeds");
-        if (count_in_log(s, "Failed to reload server configuration") > bad)
-            return IT_CHECK(!expect_ok, "the reload fails");
-        it_poll_pause();
-    }
-    return IT_CHECK(false, "the server reloads");
-}
-
-static void write_file(const char *path, const char *text)
-{
-    FILE *f = fopen(path, "w");
-    if (IT_CHECK(f != NULL, "write %s", path)) {
-        fputs(text, f);
-        fclose(f);
-    }
+    return it_await_log_count(s, needle, 1, 10000);
 }
 
 /* The override layer for reloads: conf.d merges it over 00-server.yaml. */
@@ -77,39 +38,19 @@ static void write_modules(const it_server *s, const char *text)
 {
     char path[300];
     snprintf(path, sizeof path, "%s/conf.d/20-modules.yaml", s->dir);
-    write_file(path, text);
+    IT_CHECK(it_write_file(path, text), "write %s", path);
 }
 
-/* Install a module file the way a package manager does: write a new
- * file, rename it over the old one (the mapped copy is private anyway). */
+/* Install a module file the way a package manager does (the mapped copy
+ * is private anyway). */
 static void install(const char *from, const char *to)
 {
-    size_t len = 0;
-    char *data = it_read_file(from, &len);
-    char tmp[300];
-    snprintf(tmp, sizeof tmp, "%s.new", to);
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    bool ok = data && fd >= 0 && write(fd, data, len) == (ssize_t)len;
-    if (fd >= 0)
-        close(fd);
-    ok = ok && rename(tmp, to) == 0;
-    IT_CHECK(ok, "install %s as %s", from, to);
-    free(data);
-}
-
-static char *request(natsConnection *nc, const char *subject)
-{
-    natsMsg *m = NULL;
-    if (natsConnection_RequestString(&m, nc, subject, "", 3000) != NATS_OK)
-        return NULL;
-    char *text = strdup(natsMsg_GetData(m));
-    natsMsg_Destroy(m);
-    return text;
+    IT_CHECK(it_install_file(from, to), "install %s as %s", from, to);
 }
 
 static bool request_is(natsConnection *nc, const char *subject, const char *want)
 {
-    char *got = request(nc, subject);
+    char *got = it_request(nc, subject, NULL, 3000);
     bool ok = got && !strcmp(got, want);
     IT_CHECK(ok, "%s answers '%s' (got '%s')", subject, want, got ? got : "(nothing)");
     free(got);
@@ -123,7 +64,7 @@ static bool await_answer(natsConnection *nc, const char *subject, const char *ne
     char *got = NULL;
     while (it_now_ms() < deadline) {
         free(got);
-        got = request(nc, subject);
+        got = it_request(nc, subject, NULL, 3000);
         if (got && strstr(got, needle)) {
             free(got);
             return true;
@@ -190,17 +131,9 @@ static void test_check_mode(void)
           "is valid", 0 },
     };
     for (size_t i = 0; bin && i < sizeof cases / sizeof *cases; i++) {
-        write_file(conf, cases[i].yaml);
-        pid_t pid = fork();
-        if (pid == 0) {
-            int fd = open(out, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-            dup2(fd, 1);
-            dup2(fd, 2);
-            execl(bin, bin, "-t", "-c", conf, (char *)NULL);
-            _exit(127);
-        }
-        int st = 0;
-        waitpid(pid, &st, 0);
+        IT_CHECK(it_write_file(conf, cases[i].yaml), "write %s", conf);
+        char *argv[] = { (char *)bin, "-t", "-c", conf, NULL };
+        int st = it_pid_wait(it_spawn(argv, out), 60000);
         char *text = it_read_file(out, NULL);
         IT_CHECK(WIFEXITED(st) && WEXITSTATUS(st) == cases[i].code && text &&
                      strstr(text, cases[i].want),
@@ -267,7 +200,7 @@ static void test_auth_hooks(void)
         close(fd);
     /* The loader's priority overrides the hooks' own. */
     write_modules(&s, "modules:\n  vote_a: { priority: -20 }\n");
-    reload(&s, true);
+    IT_RELOAD(&s, true);
     it_buf b = {0};
     fd = it_raw_connect(s.port, 0);
     if (fd >= 0) {
@@ -311,7 +244,7 @@ static void test_auth_hooks(void)
     fd = raw_start(&s, "carol", &b);
     IT_CHECK(it_buf_contains(&b, "\"nonce\":\""), "INFO carries a nonce for the modules");
     await_answer(admin, "vote.d.stats", "held=1");
-    char *st = request(admin, "vote.d.stats");
+    char *st = it_request(admin, "vote.d.stats", NULL, 3000);
     unsigned long long conn0 = 0, closed0 = 0;
     if (st)
         sscanf(st, "connected=%llu closed=%llu", &conn0, &closed0);
@@ -349,28 +282,6 @@ out:
 
 /* ---- swap, reload, traffic --------------------------------------------- */
 
-typedef struct traffic {
-    natsConnection *pub;
-    _Atomic bool    stop;
-    int             sent;
-} traffic;
-
-static void *publish_loop(void *arg)
-{
-    traffic *t = arg;
-    while (!atomic_load(&t->stop) && t->sent < 2000000) {
-        char body[16];
-        snprintf(body, sizeof body, "%d", t->sent);
-        if (natsConnection_PublishString(t->pub, "traffic", body) != NATS_OK)
-            break;
-        t->sent++;
-        if (t->sent % 100 == 0)
-            natsConnection_Flush(t->pub);
-    }
-    natsConnection_Flush(t->pub);
-    return NULL;
-}
-
 static void test_swap_and_reloads(void)
 {
     char mdir[] = "/tmp/tern-modswap-XXXXXX";
@@ -394,13 +305,13 @@ static void test_swap_and_reloads(void)
 
     /* Configuration change: reload() in place. */
     write_modules(&s, "modules:\n  state: { greeting: g1 }\n");
-    reload(&s, true);
+    IT_RELOAD(&s, true);
     IT_CHECK(log_has(&s, "Module state reconfigured"), "the module is reconfigured");
     request_is(nc, "mod.state.ping", "v1 count=2 greeting=g1");
 
     /* A failed reload changes nothing. */
     write_modules(&s, "modules:\n  state: { greeting: 7, bad_key: 1 }\n");
-    reload(&s, false);
+    IT_RELOAD(&s, false);
     IT_CHECK(log_has(&s, "unknown key 'bad_key'"), "the failure says why");
     request_is(nc, "mod.state.ping", "v1 count=3 greeting=g1");
     request_is(nc, "mod.state.timer", "fires=3");   /* it stopped itself */
@@ -408,33 +319,27 @@ static void test_swap_and_reloads(void)
     /* v1 → v2 swap: the counter crosses in the state blob. */
     write_modules(&s, "modules:\n  state: { greeting: g1 }\n");
     install(MODDIR "/mod_state_v2.so", so);
-    reload(&s, true);
+    IT_RELOAD(&s, true);
     IT_CHECK(log_has(&s, "Module state swapped to 2.0"), "the changed file is swapped");
     request_is(nc, "mod.state.ping", "v2 count=4 greeting=g1");
 
     /* Unload, then load again: a cold start. */
     write_modules(&s, "modules:\n  state: { enabled: false }\n");
-    reload(&s, true);
+    IT_RELOAD(&s, true);
     natsMsg *m = NULL;
     IT_CHECK(natsConnection_RequestString(&m, nc, "mod.state.ping", "", 300) != NATS_OK,
              "an unloaded module answers no more");
     natsMsg_Destroy(m);
     write_modules(&s, "modules:\n  state: { greeting: g2 }\n");
-    reload(&s, true);
+    IT_RELOAD(&s, true);
     request_is(nc, "mod.state.ping", "v2 count=1 greeting=g2");
 
     /* 20 reloads (swaps and configuration changes) under traffic. */
     natsConnection *pub = it_nats_connect(&s), *subc = it_nats_connect(&s);
-    natsSubscription *sub = NULL;
-    if (!IT_CHECK(pub && subc, "publisher and subscriber connect"))
+    it_traffic t = { 0 };
+    if (!IT_CHECK(pub && subc && it_traffic_start(&t, pub, subc), "publisher and subscriber connect"))
         goto traffic_out;
-    natsConnection_SubscribeSync(&sub, subc, "traffic");
-    natsSubscription_SetPendingLimits(sub, -1, -1);
-    natsConnection_Flush(subc);
-    traffic t = { .pub = pub };
-    pthread_t th;
     int64_t t0 = it_now_ms();
-    pthread_create(&th, NULL, publish_loop, &t);
     int count = 1;
     bool counts_ok = true;
     for (int round = 0; round < 20; round++) {
@@ -443,9 +348,9 @@ static void test_swap_and_reloads(void)
             install(round % 4 == 0 ? MODDIR "/mod_state_v1.so" : MODDIR "/mod_state_v2.so", so);
         snprintf(text, sizeof text, "modules:\n  state: { greeting: r%d }\n", round);
         write_modules(&s, text);
-        if (!reload(&s, true))
+        if (!IT_RELOAD(&s, true))
             break;
-        char *got = request(nc, "mod.state.ping");
+        char *got = it_request(nc, "mod.state.ping", NULL, 3000);
         char want[64];
         snprintf(want, sizeof want, "count=%d greeting=r%d", ++count, round);
         counts_ok &= got && strlen(got) > 3 && !strcmp(got + 3, want);
@@ -453,25 +358,18 @@ static void test_swap_and_reloads(void)
             printf("round %d: '%s', want '%s'\n", round, got ? got : "", want);
         free(got);
     }
-    atomic_store(&t.stop, true);
-    pthread_join(th, NULL);
+    bool all_arrived = it_traffic_stop(&t, 30000);
     IT_CHECK(counts_ok, "the module's state survives 20 swaps and reconfigurations");
-    printf("%d messages published during 20 reloads (%lld ms)\n", t.sent,
+    printf("%ld messages published during 20 reloads (%lld ms)\n", atomic_load(&t.sent),
            (long long)(it_now_ms() - t0));
-    int got = 0;
-    bool ordered = true;
-    while (got < t.sent && natsSubscription_NextMsg(&m, sub, 5000) == NATS_OK) {
-        ordered &= atoi(natsMsg_GetData(m)) == got;
-        got++;
-        natsMsg_Destroy(m);
-    }
-    IT_CHECK(t.sent > 0 && got == t.sent && ordered,
-             "all %d messages published during the reloads arrive in order (%d)", t.sent, got);
+    IT_CHECK(atomic_load(&t.sent) > 0 && all_arrived,
+             "all %ld messages published during the reloads arrive in order (%ld)",
+             atomic_load(&t.sent), atomic_load(&t.got));
     IT_CHECK(!natsConnection_IsClosed(pub) && !natsConnection_IsClosed(subc) &&
                  !natsConnection_IsClosed(nc),
              "no client connection dropped");
 traffic_out:
-    natsSubscription_Destroy(sub);
+    it_traffic_stop(&t, 0);
     natsConnection_Destroy(pub);
     natsConnection_Destroy(subc);
 out:
@@ -484,10 +382,8 @@ cleanup:
 
 int main(void)
 {
-    if (!strcmp(it_server_kind(), "nats-server")) {
-        printf("ternd only: skipped against nats-server\n");
+    if (it_ternd_only())
         return it_summary();
-    }
     test_refused_modules();
     test_check_mode();
     test_auth_hooks();

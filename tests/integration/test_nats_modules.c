@@ -24,11 +24,7 @@ static const char *bin;
 
 static void write_file(const char *path, const char *text)
 {
-    FILE *f = fopen(path, "w");
-    if (IT_CHECK(f != NULL, "write %s", path)) {
-        fputs(text, f);
-        fclose(f);
-    }
+    IT_CHECK(it_write_file(path, text), "write %s", path);
 }
 
 /* Run ternd with args (NULL-terminated) to completion; its output in
@@ -37,21 +33,12 @@ static int run(char **out, const char *const *args)
 {
     char path[128];
     snprintf(path, sizeof path, "%s/out", dir);
-    pid_t pid = fork();
-    if (pid == 0) {
-        int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-        dup2(fd, 1);
-        dup2(fd, 2);
-        const char *argv[16] = { bin };
-        for (int i = 0; args[i] && i < 14; i++)
-            argv[i + 1] = args[i];
-        execv(bin, (char *const *)argv);
-        _exit(127);
-    }
-    int st = 0;
-    waitpid(pid, &st, 0);
+    const char *argv[16] = { bin };
+    for (int i = 0; args[i] && i < 14; i++)
+        argv[i + 1] = args[i];
+    int st = it_pid_wait(it_spawn((char *const *)argv, path), 60000);
     *out = it_read_file(path, NULL);
-    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+    return st != -1 && WIFEXITED(st) ? WEXITSTATUS(st) : -1;
 }
 
 static void check_run(const char *what, int want_code, const char *want_text,
@@ -105,41 +92,13 @@ static void test_check_mode(void)
               (const char *[]){ "-t", "-c", conf, "--ignore-unsupported", NULL });
 }
 
-static char *request(natsConnection *nc, const char *subject)
-{
-    natsMsg *m = NULL;
-    if (natsConnection_RequestString(&m, nc, subject, "", 3000) != NATS_OK)
-        return NULL;
-    char *text = strdup(natsMsg_GetData(m));
-    natsMsg_Destroy(m);
-    return text;
-}
-
 static bool answer_is(natsConnection *nc, const char *want)
 {
-    char *got = request(nc, "natsmap.conf");
+    char *got = it_request(nc, "natsmap.conf", NULL, 3000);
     bool ok = got && !strcmp(got, want);
     IT_CHECK(ok, "natsmap.conf answers '%s' (got '%s')", want, got ? got : "(nothing)");
     free(got);
     return ok;
-}
-
-static int count_in(const char *path, const char *needle)
-{
-    char *log = it_read_file(path, NULL);
-    int n = 0;
-    for (const char *p = log; p && (p = strstr(p, needle)); p += strlen(needle))
-        n++;
-    free(log);
-    return n;
-}
-
-static bool await_count(const char *path, const char *needle, int n)
-{
-    int64_t deadline = it_now_ms() + 10000;
-    while (count_in(path, needle) < n && it_now_ms() < deadline)
-        it_poll_pause();
-    return count_in(path, needle) >= n;
 }
 
 static void test_running(void)
@@ -154,14 +113,8 @@ static void test_running(void)
     write_file(conf, text);
     char out[128];
     snprintf(out, sizeof out, "%s/server.out", dir);
-    pid_t pid = fork();
-    if (pid == 0) {
-        int fd = open(out, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-        dup2(fd, 1);
-        dup2(fd, 2);
-        execl(bin, bin, "-c", conf, "--modules_dir", MAPDIR, (char *)NULL);
-        _exit(127);
-    }
+    char *argv[] = { (char *)bin, "-c", conf, "--modules_dir", MAPDIR, NULL };
+    pid_t pid = it_spawn(argv, out);
     snprintf(ports, sizeof ports, "%s/ternd_%d.ports", dir, (int)pid);
     if (!IT_CHECK(it_wait_file_contains(ports, "nats://", 10000),
                   "ternd -c server.conf starts with the mapped module"))
@@ -174,7 +127,7 @@ static void test_running(void)
     natsConnection_ConnectTo(&nc, url);
     if (!IT_CHECK(nc != NULL, "a client connects"))
         goto out;
-    IT_CHECK(await_count(log, "Module leafnode 1.0 loaded from " MAPDIR "/leafnode.so", 1),
+    IT_CHECK(it_await_file_count(log, "Module leafnode 1.0 loaded from " MAPDIR "/leafnode.so", 1, 10000),
              "the module is loaded from --modules_dir");
     answer_is(nc, "port=7422 remotes=2");
 
@@ -182,13 +135,11 @@ static void test_running(void)
     snprintf(text, sizeof text, fmt, dir, log, 7423);
     write_file(conf, text);
     kill(pid, SIGHUP);
-    IT_CHECK(await_count(log, "Reloaded server configuration", 1), "the server reloads");
+    IT_CHECK(it_await_file_count(log, "Reloaded server configuration", 1, 10000), "the server reloads");
     answer_is(nc, "port=7423 remotes=2");
     natsConnection_Destroy(nc);
 out:
-    kill(pid, SIGTERM);
-    int st = 0;
-    waitpid(pid, &st, 0);
+    int st = it_pid_stop(pid);
     /* 1 after SIGTERM, as nats-server; a sanitizer report is another. */
     char *output = it_read_file(out, NULL);
     IT_CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 1 && output && !strstr(output, "Sanitizer"),
@@ -200,18 +151,14 @@ out:
 
 int main(void)
 {
-    if (!strcmp(it_server_kind(), "nats-server")) {
-        printf("ternd only: skipped against nats-server\n");
+    if (it_ternd_only())
         return it_summary();
-    }
     bin = getenv("TERN_TERND");
     snprintf(dir, sizeof dir, "/tmp/tern-natsmod-XXXXXX");
     if (!IT_CHECK(bin && mkdtemp(dir), "TERN_TERND is set, temp dir"))
         return it_summary();
     test_check_mode();
     test_running();
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
-    IT_CHECK(system(cmd) == 0, "clean up");
+    IT_CHECK(it_remove_tree(dir), "clean up");
     return it_summary();
 }

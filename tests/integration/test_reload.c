@@ -23,77 +23,23 @@
 
 #define MODDIR TERN_TEST_MODULES_DIR
 
-static int count_in_log(const it_server *s, const char *needle)
-{
-    char *log = it_server_log(s);
-    int n = 0;
-    for (const char *p = log; p && (p = strstr(p, needle)); p += strlen(needle))
-        n++;
-    free(log);
-    return n;
-}
-
-/* Poll (bounded) until the log holds needle at least n times. */
-static bool await_count(const it_server *s, const char *needle, int n)
-{
-    int64_t deadline = it_now_ms() + 15000;
-    while (count_in_log(s, needle) < n && it_now_ms() < deadline)
-        it_poll_pause();
-    return count_in_log(s, needle) >= n;
-}
-
-static void write_file(const char *path, const char *text)
-{
-    FILE *f = fopen(path, "w");
-    if (IT_CHECK(f != NULL, "write %s", path)) {
-        fputs(text, f);
-        fclose(f);
-    }
-}
-
 /* The override layer: conf.d merges it over 00-server.yaml. */
 static void write_layer(const it_server *s, const char *text)
 {
     char path[300];
     snprintf(path, sizeof path, "%s/conf.d/20-reload.yaml", s->dir);
-    write_file(path, text);
+    IT_CHECK(it_write_file(path, text), "write %s", path);
 }
 
 static const char *const OK_LINE = "Reloaded server configuration";
 static const char *const BAD_LINE = "Failed to reload server configuration";
-
-/* SIGHUP and wait for the outcome. */
-static bool sighup(it_server *s, bool expect_ok)
-{
-    int ok = count_in_log(s, OK_LINE), bad = count_in_log(s, BAD_LINE);
-    it_server_signal(s, SIGHUP);
-    int64_t deadline = it_now_ms() + 15000;
-    while (it_now_ms() < deadline) {
-        if (count_in_log(s, OK_LINE) > ok)
-            return IT_CHECK(expect_ok, "the reload succeeds");
-        if (count_in_log(s, BAD_LINE) > bad)
-            return IT_CHECK(!expect_ok, "the reload fails");
-        it_poll_pause();
-    }
-    return IT_CHECK(false, "the server reloads");
-}
-
-static char *request(natsConnection *nc, const char *subject, int timeout_ms)
-{
-    natsMsg *m = NULL;
-    if (natsConnection_RequestString(&m, nc, subject, "", timeout_ms) != NATS_OK)
-        return NULL;
-    char *text = strdup(natsMsg_GetData(m));
-    natsMsg_Destroy(m);
-    return text;
-}
 
 /* The reload request; the parsed reply (NULL: none). */
 static json_t *reload_request(natsConnection *sys, const char *id)
 {
     char subject[128];
     snprintf(subject, sizeof subject, "$SYS.REQ.SERVER.%s.RELOAD", id);
-    char *text = request(sys, subject, 20000);
+    char *text = it_request(sys, subject, NULL, 20000);
     json_t *j = text ? json_loads(text, 0, NULL) : NULL;
     free(text);
     return j;
@@ -112,20 +58,6 @@ static const char *reply_error(const json_t *r)
     if (json_integer_value(json_object_get(e, "code")) != 500 || !json_object_get(r, "server"))
         return NULL;
     return json_string_value(json_object_get(e, "description"));
-}
-
-/* The INFO line a new connection gets. */
-static char *info_of(const it_server *s)
-{
-    it_buf b = {0};
-    int fd = it_raw_connect(s->port, 0);
-    char *line = NULL;
-    if (fd >= 0 && it_raw_read_until(fd, &b, "\r\n", 5000) == IT_FOUND)
-        line = strndup(b.data, b.len);
-    if (fd >= 0)
-        close(fd);
-    it_buf_free(&b);
-    return line;
 }
 
 static const char sys_yaml[] =
@@ -153,10 +85,10 @@ static void test_request_and_failures(void)
     natsConnection_GetConnectedServerId(sys, id, sizeof id);
 
     /* Success: the reply comes once the reload is over. */
-    int ok0 = count_in_log(&s, OK_LINE);
+    int ok0 = it_log_count(&s, OK_LINE);
     json_t *r = reload_request(sys, id);
     IT_CHECK(reply_ok(r, id), "RELOAD answers {\"server\":{..}} without an error");
-    IT_CHECK(count_in_log(&s, OK_LINE) == ok0 + 1,
+    IT_CHECK(it_log_count(&s, OK_LINE) == ok0 + 1,
              "the reply comes after the reload was done (logged before it)");
     json_decref(r);
 
@@ -172,7 +104,7 @@ static void test_request_and_failures(void)
     IT_CHECK(natsConnection_PublishString(sys, subject, "") == NATS_OK &&
                  natsConnection_Flush(sys) == NATS_OK,
              "a RELOAD without a reply subject is published");
-    IT_CHECK(count_in_log(&s, OK_LINE) == ok0 + 1,
+    IT_CHECK(it_log_count(&s, OK_LINE) == ok0 + 1,
              "a RELOAD without a reply subject reloads nothing (as nats-server)");
 
     /* Failures change nothing: the module's new greeting and the new
@@ -191,15 +123,15 @@ static void test_request_and_failures(void)
     };
     for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
         write_layer(&s, bad[i].yaml);
-        int fails = count_in_log(&s, BAD_LINE);
+        int fails = it_log_count(&s, BAD_LINE);
         r = reload_request(sys, id);
         const char *why = reply_error(r);
         IT_CHECK(why && strstr(why, bad[i].why), "%s: the reply says why ('%s' in '%s')",
                  bad[i].name, bad[i].why, why ? why : "(no error)");
-        IT_CHECK(count_in_log(&s, BAD_LINE) == fails + 1, "%s: the failure is logged",
+        IT_CHECK(it_log_count(&s, BAD_LINE) == fails + 1, "%s: the failure is logged",
                  bad[i].name);
         json_decref(r);
-        char *info = info_of(&s);
+        char *info = it_info_line(s.port, 5000);
         IT_CHECK(info && strstr(info, "\"max_payload\":1048576"),
                  "%s: max_payload is unchanged for new connections", bad[i].name);
         free(info);
@@ -207,9 +139,9 @@ static void test_request_and_failures(void)
     /* The global account's client sees the module: still greeting g1,
      * its state untouched (count goes on). */
     write_layer(&s, "authorization: { users: [ { user: g, password: g } ] }\n");
-    IT_CHECK(sighup(&s, true), "a good configuration reloads after the failures");
+    IT_CHECK(IT_RELOAD(&s, true), "a good configuration reloads after the failures");
     g = it_nats_login(&s, "g", "g");
-    char *got = g ? request(g, "mod.state.ping", 3000) : NULL;
+    char *got = g ? it_request(g, "mod.state.ping", NULL, 3000) : NULL;
     IT_CHECK(got && !strcmp(got, "v1 count=1 greeting=g1"),
              "the module kept its configuration through the failures (got '%s')",
              got ? got : "(nothing)");
@@ -220,21 +152,13 @@ static void test_request_and_failures(void)
     /* ternd --signal reload=<pid> */
     const char *bin = getenv("TERN_TERND");
     if (IT_CHECK(bin != NULL, "TERN_TERND is set")) {
-        int before = count_in_log(&s, OK_LINE);
+        int before = it_log_count(&s, OK_LINE);
         char arg[64];
         snprintf(arg, sizeof arg, "reload=%d", (int)s.pid);
-        pid_t pid = fork();
-        if (pid == 0) {
-            int null = open("/dev/null", O_WRONLY);
-            dup2(null, 1);
-            dup2(null, 2);
-            execl(bin, bin, "--signal", arg, (char *)NULL);
-            _exit(127);
-        }
-        int st = 0;
-        waitpid(pid, &st, 0);
+        char *argv[] = { (char *)bin, "--signal", arg, NULL };
+        int st = it_pid_wait(it_spawn(argv, "/dev/null"), 60000);
         IT_CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 0, "ternd --signal %s exits 0", arg);
-        IT_CHECK(await_count(&s, OK_LINE, before + 1), "ternd --signal reload reloads");
+        IT_CHECK(it_await_log_count(&s, OK_LINE, before + 1, 15000), "ternd --signal reload reloads");
     }
 out:
     natsConnection_Destroy(g);
@@ -271,13 +195,13 @@ static void test_reload_waits(void)
         goto out;
     char id[64] = "";
     natsConnection_GetConnectedServerId(a, id, sizeof id);
-    int ok0 = count_in_log(&s, OK_LINE);
+    int ok0 = it_log_count(&s, OK_LINE);
     /* The first reload loads a module whose init holds it open 800 ms. */
     write_layer(&s, "modules:\n  slow: { path: " MODDIR "/mod_slow.so, delay: 800ms }\n");
     req_thread first = { .nc = a, .id = id };
     pthread_t th;
     pthread_create(&th, NULL, reload_thread, &first);
-    IT_CHECK(await_count(&s, "slow init starts", 1), "the first reload is under way");
+    IT_CHECK(it_await_log_count(&s, "slow init starts", 1, 15000), "the first reload is under way");
     /* Meanwhile: a second request and a SIGHUP. */
     it_server_signal(&s, SIGHUP);
     req_thread second = { .nc = b, .id = id };
@@ -288,12 +212,12 @@ static void test_reload_waits(void)
     IT_CHECK(second.done_ms >= first.done_ms,
              "the reload sent during the first one is answered after it (%lld >= %lld)",
              (long long)second.done_ms, (long long)first.done_ms);
-    IT_CHECK(await_count(&s, OK_LINE, ok0 + 3), "three reloads done, one after the other");
+    IT_CHECK(it_await_log_count(&s, OK_LINE, ok0 + 3, 15000), "three reloads done, one after the other");
     char *log = it_server_log(&s);
     const char *end = log ? strstr(log, "slow init ends") : NULL;
     const char *start = log ? strstr(log, "slow init starts") : NULL;
     const char *first_ok = start ? strstr(start, OK_LINE) : NULL;
-    IT_CHECK(end && first_ok && end < first_ok && count_in_log(&s, "slow init starts") == 1,
+    IT_CHECK(end && first_ok && end < first_ok && it_log_count(&s, "slow init starts") == 1,
              "no reload finished while the first one ran; the later ones kept the module");
     free(log);
     json_decref(first.reply);
@@ -350,7 +274,7 @@ static void test_module_auth(void)
     it_opts o = { .log_file = true, .auth_yaml = vote_layer };
     if (!IT_CHECK(it_server_start(&s, &o) == 0, "a server with an auth module starts"))
         return;
-    char *info = info_of(&s);
+    char *info = it_info_line(s.port, 5000);
     IT_CHECK(info && strstr(info, "\"auth_required\":true") && strstr(info, "\"nonce\":\""),
              "INFO: auth_required and a nonce when only a module authenticates (%s)",
              info ? info : "");
@@ -363,7 +287,7 @@ static void test_module_auth(void)
     /* Kernel users added: the module's client stays, the anonymous one
      * goes (its credentials no longer validate, as in nats-server). */
     write_layer(&s, "authorization: { users: [ { user: carol, password: c } ] }\n");
-    sighup(&s, true);
+    IT_RELOAD(&s, true);
     natsConnection *carol = it_nats_login(&s, "carol", "c");
     IT_CHECK(carol != NULL, "carol logs in with the kernel's users");
     IT_CHECK(anon >= 0 && closed_for_auth(anon),
@@ -374,7 +298,7 @@ static void test_module_auth(void)
     /* The module removed: its client goes; the kernel's stays. */
     write_layer(&s, "authorization: { users: [ { user: carol, password: c } ] }\n"
                     "modules:\n  vote: { enabled: false }\n");
-    sighup(&s, true);
+    IT_RELOAD(&s, true);
     IT_CHECK(alice >= 0 && closed_for_auth(alice),
              "alice is disconnected once the module that let her in is unloaded");
     IT_CHECK(carol && !natsConnection_IsClosed(carol) &&
@@ -382,14 +306,14 @@ static void test_module_auth(void)
              "carol (kernel user) stays");
 
     /* Only the kernel's users now: INFO still requires auth, no nonce. */
-    info = info_of(&s);
+    info = it_info_line(s.port, 5000);
     IT_CHECK(info && strstr(info, "\"auth_required\":true") && !strstr(info, "\"nonce\""),
              "INFO without the module: the kernel's auth_required, no nonce");
     free(info);
     /* Nothing authenticates: no auth_required. */
     write_layer(&s, "modules:\n  vote: { enabled: false }\n");
-    sighup(&s, true);
-    info = info_of(&s);
+    IT_RELOAD(&s, true);
+    info = it_info_line(s.port, 5000);
     IT_CHECK(info && !strstr(info, "auth_required"), "INFO without any authentication");
     free(info);
     if (alice >= 0)
@@ -402,10 +326,8 @@ static void test_module_auth(void)
 
 int main(void)
 {
-    if (!strcmp(it_server_kind(), "nats-server")) {
-        printf("ternd only: skipped against nats-server\n");
+    if (it_ternd_only())
         return it_summary();
-    }
     test_request_and_failures();
     test_reload_waits();
     test_module_auth();

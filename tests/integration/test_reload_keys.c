@@ -6,14 +6,11 @@
  * interest never changes, must get every message in order. ternd only. */
 #include <fcntl.h>
 #include <jansson.h>
-#include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "harness.h"
@@ -27,16 +24,6 @@ static int other_port;         /* a free port for the listen rows */
 
 /* ---- helpers ---------------------------------------------------------------- */
 
-static int count_in(const char *path, const char *needle)
-{
-    char *log = it_read_file(path, NULL);
-    int n = 0;
-    for (const char *p = log; p && (p = strstr(p, needle)); p += strlen(needle))
-        n++;
-    free(log);
-    return n;
-}
-
 static const char *const OK_LINE = "Reloaded server configuration";
 
 /* The log file may move (the log.file row): both are searched. */
@@ -44,7 +31,7 @@ static char alt_log[256];
 
 static int count_log(const char *needle)
 {
-    return count_in(S.log_path, needle) + count_in(alt_log, needle);
+    return it_count_in_file(S.log_path, needle) + it_count_in_file(alt_log, needle);
 }
 
 static bool await_log(const char *needle, int n)
@@ -98,29 +85,12 @@ static void layer(const char *text)
     out[o] = 0;
     char path[300];
     snprintf(path, sizeof path, "%s/conf.d/20-keys.yaml", S.dir);
-    FILE *f = fopen(path, "w");
-    if (f) {
-        fputs(out, f);
-        fclose(f);
-    }
-}
-
-static char *info_at(int port)
-{
-    it_buf b = {0};
-    int fd = it_raw_connect(port, 0);
-    char *line = NULL;
-    if (fd >= 0 && it_raw_read_until(fd, &b, "\r\n", 3000) == IT_FOUND)
-        line = strndup(b.data, b.len);
-    if (fd >= 0)
-        close(fd);
-    it_buf_free(&b);
-    return line;
+    it_write_file(path, out);
 }
 
 static bool info_has(int port, const char *needle)
 {
-    char *i = info_at(port);
+    char *i = it_info_line(port, 3000);
     bool ok = i && strstr(i, needle);
     if (!ok)
         printf("INFO on %d: %s (want %s)\n", port, i ? i : "(none)", needle);
@@ -172,20 +142,10 @@ static bool varz_int(const char *key, long long want)
     return got == want;
 }
 
-static char *request(natsConnection *nc, const char *subject)
-{
-    natsMsg *m = NULL;
-    if (natsConnection_RequestString(&m, nc, subject, "", 2000) != NATS_OK)
-        return NULL;
-    char *t = strdup(natsMsg_GetData(m));
-    natsMsg_Destroy(m);
-    return t;
-}
-
 static bool answers(const char *user, const char *subject, const char *want)
 {
     natsConnection *nc = it_nats_login(&S, user, user);
-    char *got = nc ? request(nc, subject) : NULL;
+    char *got = nc ? it_request(nc, subject, NULL, 2000) : NULL;
     bool ok = want ? got && strstr(got, want) : got == NULL;
     if (!ok)
         printf("%s answers '%s', want '%s'\n", subject, got ? got : "(nothing)",
@@ -302,7 +262,7 @@ static bool c_lame_duck(void) { return true; }   /* read when lame duck mode sta
 
 static bool c_headers(void) { return info_has(S.port, "\"headers\":false"); }
 
-static bool c_log_file(void) { return await_log(OK_LINE, 1) && count_in(alt_log, OK_LINE) > 0; }
+static bool c_log_file(void) { return await_log(OK_LINE, 1) && it_count_in_file(alt_log, OK_LINE) > 0; }
 
 /* debug and trace log into files of their own: the traffic traced
  * would make the main log too long to search afterwards. */
@@ -482,66 +442,10 @@ static const row rows[] = {
       NULL, c_module_priority },
 };
 
-/* ---- traffic --------------------------------------------------------------------- */
-
-typedef struct traffic {
-    natsConnection *pub, *sub;
-    _Atomic bool    stop;
-    _Atomic long    sent, got;
-    _Atomic bool    in_order;
-} traffic;
-
-static void on_msg(natsConnection *nc, natsSubscription *sub, natsMsg *m, void *closure)
-{
-    traffic *t = closure;
-    (void)nc, (void)sub;
-    long want = atomic_load(&t->got);
-    if (atol(natsMsg_GetData(m)) != want || strspn(natsMsg_GetData(m), "0123456789") !=
-                                                strlen(natsMsg_GetData(m)))
-        atomic_store(&t->in_order, false);
-    atomic_store(&t->got, want + 1);
-    natsMsg_Destroy(m);
-}
-
-static void *publish_loop(void *arg)
-{
-    traffic *t = arg;
-    while (!atomic_load(&t->stop)) {
-        char body[24];
-        snprintf(body, sizeof body, "%ld", atomic_load(&t->sent));
-        if (natsConnection_PublishString(t->pub, "traffic", body) != NATS_OK)
-            break;
-        /* Flushed every 50: the publisher never runs far ahead. */
-        if (atomic_fetch_add(&t->sent, 1) % 50 == 49 && natsConnection_Flush(t->pub) != NATS_OK)
-            break;
-    }
-    natsConnection_Flush(t->pub);
-    return NULL;
-}
-
-/* A port nothing listens on: bound once by the kernel's choice, then
- * released for the listen rows. */
-static int free_port(void)
-{
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in a = { .sin_family = AF_INET };
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    socklen_t len = sizeof a;
-    int port = -1;
-    if (fd >= 0 && bind(fd, (struct sockaddr *)&a, sizeof a) == 0 &&
-        getsockname(fd, (struct sockaddr *)&a, &len) == 0)
-        port = ntohs(a.sin_port);
-    if (fd >= 0)
-        close(fd);
-    return port;
-}
-
 int main(void)
 {
-    if (!strcmp(it_server_kind(), "nats-server")) {
-        printf("ternd only: skipped against nats-server\n");
+    if (it_ternd_only())
         return it_summary();
-    }
     it_opts o = {
         .log_file = true,
         .auth_yaml = "system_account: SYS\n"
@@ -552,27 +456,19 @@ int main(void)
     if (!IT_CHECK(it_server_start(&S, &o) == 0, "the server starts"))
         return it_summary();
     snprintf(alt_log, sizeof alt_log, "%s/other.log", S.dir);
-    char cmd[400];
-    snprintf(cmd, sizeof cmd,
-             "cd %s && mkdir ports && openssl req -x509 -newkey ec -pkeyopt "
-             "ec_paramgen_curve:prime256v1 -nodes -keyout c.key -out c.pem -days 2 "
-             "-subj '/CN=localhost' 2>/dev/null", S.dir);
-    IT_CHECK(system(cmd) == 0, "a certificate made with openssl");
-    other_port = free_port();
+    char ports_dir[160];
+    snprintf(ports_dir, sizeof ports_dir, "%s/ports", S.dir);
+    IT_CHECK(mkdir(ports_dir, 0700) == 0 && it_make_cert(S.dir, "c", "localhost", NULL, NULL) == 0,
+             "a certificate made with openssl");
+    other_port = it_free_port();
 
-    traffic t = { .in_order = true };
+    it_traffic t = { 0 };
     sys_nc = it_nats_login(&S, "sys", "sys");
-    t.pub = it_nats_login(&S, "t", "t");
-    t.sub = it_nats_login(&S, "t", "t");
-    natsSubscription *sub = NULL;
-    if (!IT_CHECK(sys_nc && t.pub && t.sub, "system, publisher and subscriber connect"))
+    natsConnection *pub = it_nats_login(&S, "t", "t"), *sub = it_nats_login(&S, "t", "t");
+    if (!IT_CHECK(sys_nc && pub && sub && it_traffic_start(&t, pub, sub),
+                  "system, publisher and subscriber connect"))
         goto out;
     natsConnection_GetConnectedServerId(sys_nc, server_id, sizeof server_id);
-    natsConnection_Subscribe(&sub, t.sub, "traffic", on_msg, &t);
-    natsSubscription_SetPendingLimits(sub, -1, -1);
-    natsConnection_Flush(t.sub);
-    pthread_t th;
-    pthread_create(&th, NULL, publish_loop, &t);
 
     for (size_t i = 0; i < sizeof rows / sizeof *rows; i++) {
         const row *r = &rows[i];
@@ -597,19 +493,13 @@ int main(void)
             it_poll_pause();
         IT_CHECK(atomic_load(&t.got) > got0 + 10, "%s: messages flow", r->key);
     }
-    atomic_store(&t.stop, true);
-    pthread_join(th, NULL);
-    int64_t deadline = it_now_ms() + 10000;
-    while (atomic_load(&t.got) < atomic_load(&t.sent) && it_now_ms() < deadline)
-        it_poll_pause();
-    IT_CHECK(atomic_load(&t.got) == atomic_load(&t.sent) && atomic_load(&t.in_order),
-             "every one of %ld messages arrived, in order (%ld)", atomic_load(&t.sent),
-             atomic_load(&t.got));
+    IT_CHECK(it_traffic_stop(&t, 10000), "every one of %ld messages arrived, in order (%ld)",
+             atomic_load(&t.sent), atomic_load(&t.got));
     printf("%zu rows, %ld messages\n", sizeof rows / sizeof *rows, atomic_load(&t.sent));
 out:
-    natsSubscription_Destroy(sub);
-    natsConnection_Destroy(t.pub);
-    natsConnection_Destroy(t.sub);
+    it_traffic_stop(&t, 0);
+    natsConnection_Destroy(pub);
+    natsConnection_Destroy(sub);
     natsConnection_Destroy(sys_nc);
     it_server_stop(&S);
     return it_summary();

@@ -59,14 +59,8 @@ static bool run(const char *dir, const char *log, char *const env[], char *const
         fprintf(stderr, "exec %s: %s\n", argv[0], strerror(errno));
         _exit(127);
     }
-    int st = 0;
-    int64_t deadline = it_now_ms() + 120000;
-    pid_t r;
-    while ((r = waitpid(pid, &st, WNOHANG)) == 0 && it_now_ms() < deadline)
-        it_poll_pause();
-    if (r == 0) {
-        kill(pid, SIGKILL);
-        waitpid(pid, &st, 0);
+    int st = it_pid_wait(pid, 120000);
+    if (st == -1) {
         printf("%s: killed after 120 s\n", argv[0]);
         return false;
     }
@@ -78,11 +72,7 @@ static bool run(const char *dir, const char *log, char *const env[], char *const
 
 static bool write_file(const char *path, const char *text)
 {
-    FILE *f = fopen(path, "w");
-    bool ok = f && fputs(text, f) >= 0;
-    if (f)
-        ok = fclose(f) == 0 && ok;
-    return IT_CHECK(ok, "write %s", path);
+    return IT_CHECK(it_write_file(path, text), "write %s", path);
 }
 
 static bool file_exists(const char *path)
@@ -102,12 +92,6 @@ static int find_pc(const char *path, const struct stat *st, int type, struct FTW
         return 1;
     }
     return 0;
-}
-
-static int rm_entry(const char *path, const struct stat *st, int type, struct FTW *f)
-{
-    (void)st, (void)type, (void)f;
-    return remove(path);
 }
 
 /* ---- building the example ----------------------------------------------- */
@@ -145,7 +129,7 @@ static bool copy_example(const char *dst)
     /* A build folder someone left in the source tree is not the example. */
     char build[256];
     snprintf(build, sizeof build, "%s/build", dst);
-    nftw(build, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+    it_remove_tree(build);
     return true;
 }
 
@@ -266,34 +250,15 @@ static bool await_login(const it_server *s, const char *user, const char *pass, 
     return login_is(s, user, pass, want, what);
 }
 
-static int count_in_log(const it_server *s, const char *needle)
-{
-    char *log = it_server_log(s);
-    int n = 0;
-    for (const char *p = log; p && (p = strstr(p, needle)); p += strlen(needle))
-        n++;
-    free(log);
-    return n;
-}
-
 /* SIGHUP; true once the server logged a successful reload. */
 static bool reload(it_server *s)
 {
-    int ok = count_in_log(s, "Reloaded server configuration");
-    int bad = count_in_log(s, "Failed to reload server configuration");
-    it_server_signal(s, SIGHUP);
-    int64_t deadline = it_now_ms() + 20000;
-    while (it_now_ms() < deadline) {
-        if (count_in_log(s, "Reloaded server configuration") > ok)
-            return true;
-        if (count_in_log(s, "Failed to reload server configuration") > bad)
-            break;
-        it_poll_pause();
-    }
+    if (IT_RELOAD(s, true))
+        return true;
     char *log = it_server_log(s);
     printf("---- server log ----\n%s\n----\n", log ? log : "");
     free(log);
-    return IT_CHECK(false, "the server reloads");
+    return false;
 }
 
 /* A message published by `from` on subject reaches `to`'s subscription,
@@ -369,11 +334,11 @@ static void test_hot_load(const char *example, const char *so)
         it_server_stop(&s);
         return;
     }
-    IT_CHECK(count_in_log(&s, "Module dir_resolver 1.0 loaded from") == 1,
+    IT_CHECK(it_log_count(&s, "Module dir_resolver 1.0 loaded from") == 1,
              "SIGHUP loaded the module");
-    IT_CHECK(count_in_log(&s, "[dir_resolver] 5 users from") >= 1,
+    IT_CHECK(it_log_count(&s, "[dir_resolver] 5 users from") >= 1,
              "the module read the user folder (5 usable files, 1 broken)");
-    IT_CHECK(count_in_log(&s, "broken.json") >= 1, "a broken file is named in the log");
+    IT_CHECK(it_log_count(&s, "broken.json") >= 1, "a broken file is named in the log");
 
     /* Valid users land in their accounts. */
     natsConnection *alice = it_nats_login(&s, "alice", "alice-secret");
@@ -398,7 +363,7 @@ static void test_hot_load(const char *example, const char *so)
 
     /* erin has permissions: applied when the server has auth_complete_ex,
      * otherwise refused (never let in with more rights than written). */
-    if (count_in_log(&s, "no auth_complete_ex") > 0) {
+    if (it_log_count(&s, "no auth_complete_ex") > 0) {
         login_is(&s, "erin", "erin-secret", LOGIN_REFUSED,
                  "a user with permissions is refused without auth_complete_ex");
     } else {
@@ -438,14 +403,14 @@ static void test_hot_load(const char *example, const char *so)
     if (reload(&s))
         await_login(&s, "mallory", "x", LOGIN_OK, "unknown: ignore lets conf.d decide");
     login_is(&s, "alice", "wrong", LOGIN_REFUSED, "known users are still checked");
-    IT_CHECK(count_in_log(&s, "Module dir_resolver 1.0 loaded from") == 1,
+    IT_CHECK(it_log_count(&s, "Module dir_resolver 1.0 loaded from") == 1,
              "the module was reloaded in place, not swapped");
 
     /* Unloading it leaves the server up. */
     IT_CHECK(unlink(to) == 0 && unlink(path) == 0, "remove the fragment");
     if (reload(&s))
-        IT_CHECK(count_in_log(&s, "Module dir_resolver (") == 1 &&
-                     count_in_log(&s, ") unloaded") == 1,
+        IT_CHECK(it_log_count(&s, "Module dir_resolver (") == 1 &&
+                     it_log_count(&s, ") unloaded") == 1,
                  "SIGHUP unloaded the module");
     login_is(&s, "alice", "wrong", LOGIN_OK, "without the module nobody is checked again");
     it_server_stop(&s);
@@ -470,10 +435,8 @@ static void test_pkg_config_build(const char *so)
 
 int main(void)
 {
-    if (!strcmp(it_server_kind(), "nats-server")) {
-        printf("ternd only: skipped against nats-server\n");
+    if (it_ternd_only())
         return it_summary();
-    }
     snprintf(work, sizeof work, "/tmp/tern-sdk-XXXXXX");
     if (!IT_CHECK(mkdtemp(work) != NULL, "temp dir"))
         return it_summary();
@@ -505,6 +468,6 @@ int main(void)
         if (pc_built)
             test_pkg_config_build(pc_so);
     }
-    nftw(work, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+    it_remove_tree(work);
     return it_summary();
 }

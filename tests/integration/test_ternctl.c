@@ -49,16 +49,7 @@ static natsStatus creds_connect(const it_server *s, const char *user, natsConnec
 {
     char path[256];
     snprintf(path, sizeof path, "%s/%s.creds", ks, user);
-    natsOptions *o = NULL;
-    natsOptions_Create(&o);
-    natsOptions_SetURL(o, s->url);
-    natsOptions_SetAllowReconnect(o, false);
-    natsOptions_SetTimeout(o, 5000);
-    natsOptions_SetUserCredentialsFromFiles(o, path, NULL);
-    *nc = NULL;
-    natsStatus st = natsConnection_Connect(nc, o);
-    natsOptions_Destroy(o);
-    return st;
+    return it_nats_dial(s->port, NULL, NULL, path, nc);
 }
 
 int main(void)
@@ -127,9 +118,7 @@ int main(void)
         it_server_stop(&s);
     }
     free(conf);
-    char rm[200];
-    snprintf(rm, sizeof rm, "rm -rf %s", ks);
-    if (system(rm) != 0)
+    if (!it_remove_tree(ks))
         fprintf(stderr, "could not remove %s\n", ks);
     return it_summary();
 }

@@ -15,7 +15,6 @@
 #include "harness.h"
 
 #include <poll.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,39 +26,6 @@ static char ca[256], srv_cert[256], srv_key[256], cli_cert[256], cli_key[256];
 static char rogue_cert[256], rogue_key[256];
 
 /* ---- certificates ------------------------------------------------------ */
-
-static int sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static int sh(const char *fmt, ...)
-{
-    char cmd[2048];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(cmd, sizeof cmd, fmt, ap);
-    va_end(ap);
-    int rc = system(cmd);
-    if (rc != 0)
-        printf("command failed (%d): %s\n", rc, cmd);
-    return rc;
-}
-
-/* EC keys: fast to generate. name.key + name.pem signed by the CA named
- * by cacert/cakey (self-signed when NULL). */
-static int make_cert(const char *name, const char *cn, const char *ext, const char *cacert,
-                     const char *cakey)
-{
-    if (!cacert)
-        return sh("cd %s && openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 "
-                  "-nodes -keyout %s.key -out %s.pem -days 2 -subj '/CN=%s' 2>/dev/null",
-                  dir, name, name, cn);
-    if (sh("cd %s && openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes "
-           "-keyout %s.key -out %s.csr -subj '/CN=%s' 2>/dev/null", dir, name, name, cn))
-        return -1;
-    if (ext && sh("cd %s && printf '%%s\\n' '%s' > %s.ext", dir, ext, name))
-        return -1;
-    return sh("cd %s && openssl x509 -req -in %s.csr -CA %s -CAkey %s -CAcreateserial "
-              "-out %s.pem -days 2 %s%s%s 2>/dev/null", dir, name, cacert, cakey, name,
-              ext ? "-extfile " : "", ext ? name : "", ext ? ".ext" : "");
-}
 
 static int make_certs(void)
 {
@@ -73,14 +39,13 @@ static int make_certs(void)
     snprintf(cli_key, sizeof cli_key, "%s/client.key", dir);
     snprintf(rogue_cert, sizeof rogue_cert, "%s/rogue.pem", dir);
     snprintf(rogue_key, sizeof rogue_key, "%s/rogue.key", dir);
-    if (make_cert("ca", "Tern Test CA", NULL, NULL, NULL) ||
-        make_cert("server", "localhost",
-                  "subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth",
-                  "ca.pem", "ca.key") ||
-        make_cert("client", "tern-client", "extendedKeyUsage=clientAuth", "ca.pem", "ca.key") ||
-        make_cert("rogueca", "Rogue CA", NULL, NULL, NULL) ||
-        make_cert("rogue", "rogue-client", "extendedKeyUsage=clientAuth", "rogueca.pem",
-                  "rogueca.key"))
+    if (it_make_cert(dir, "ca", "Tern Test CA", NULL, NULL) ||
+        it_make_cert(dir, "server", "localhost",
+                     "subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth",
+                     "ca") ||
+        it_make_cert(dir, "client", "tern-client", "extendedKeyUsage=clientAuth", "ca") ||
+        it_make_cert(dir, "rogueca", "Rogue CA", NULL, NULL) ||
+        it_make_cert(dir, "rogue", "rogue-client", "extendedKeyUsage=clientAuth", "rogueca"))
         return -1;
     return 0;
 }
@@ -298,7 +263,7 @@ int main(void)
     test_tls_basic();
     test_tls_verify();
     if (!getenv("TERN_TEST_KEEP"))
-        sh("rm -rf %s", dir);
+        it_remove_tree(dir);
     nats_Close();
     return it_summary();
 }
