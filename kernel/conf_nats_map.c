@@ -48,7 +48,7 @@ typedef struct nats_key {
     bool false_ok;   /* unsupported, but `false` turns off what Tern lacks anyway */
 } nats_key;
 
-#define R_LEAF     "the leafnode module is not available yet"
+#define R_LEAF     "the leafnode module is needed (not shipped yet)"
 #define R_ACCOUNTS "accounts are not supported yet"
 #define R_NO_SYS   "running without a system account is not supported"
 #define R_JS       "JetStream is not supported by Tern"

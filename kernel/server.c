@@ -677,6 +677,17 @@ int tern_server_init(tern_server *s, const tern_opts *opts, int argc, char **arg
         return -1;
     }
     signal(SIGPIPE, SIG_IGN);
+    /* Before anything listens: a signal sent as soon as the port is open
+     * (a reload, a stop) is handled once the loop runs, never fatal. */
+    static const int sigs[] = {SIGINT, SIGTERM, SIGHUP, SIGUSR1, SIGUSR2, 0};
+    for (size_t i = 0; i < sizeof s->signals / sizeof *s->signals; i++) {
+        uv_signal_init(&s->loop, &s->signals[i]);
+        s->signals[i].data = s;
+        if (sigs[i]) {
+            uv_signal_start(&s->signals[i], on_signal, sigs[i]);
+            uv_unref((uv_handle_t *)&s->signals[i]);
+        }
+    }
 
     tern_noticef("Starting ternd");
     tern_noticef("  Version:  %s (NATS protocol compatible with nats-server %s)", TERN_VERSION,
@@ -723,15 +734,6 @@ int tern_server_init(tern_server *s, const tern_opts *opts, int argc, char **arg
         tern_noticef("TLS required for client connections");
     tern_noticef("  Workers:  %d", s->nworkers);
 
-    static const int sigs[] = {SIGINT, SIGTERM, SIGHUP, SIGUSR1, SIGUSR2, 0};
-    for (size_t i = 0; i < sizeof s->signals / sizeof *s->signals; i++) {
-        uv_signal_init(&s->loop, &s->signals[i]);
-        s->signals[i].data = s;
-        if (sigs[i]) {
-            uv_signal_start(&s->signals[i], on_signal, sigs[i]);
-            uv_unref((uv_handle_t *)&s->signals[i]);
-        }
-    }
     uv_timer_init(&s->loop, &s->ldm_timer);
     s->ldm_timer.data = s;
     uv_timer_init(&s->loop, &s->imports_timer);
