@@ -644,6 +644,10 @@ int tern_conf_apply_accounts(const tern_conf_node *root, tern_auth *a, char *err
             free(name);
             return tern_conf_error(sys, err, errlen, "the global account can not be the system account");
         }
+        /* Operator mode (nats-server's system_account: <account public
+         * key>): the account comes from a resolver module, not from here. */
+        if (conf->system < 0 && tern_nkey_is_valid_public(name, TERN_NKEY_PREFIX_ACCOUNT))
+            conf->system = tern_accounts_conf_add(conf, name);
         if (conf->system < 0 && strcmp(name, TERN_SYSTEM_ACCOUNT) != 0) {
             int rc2 = tern_conf_error(sys, err, errlen, "system account \"%s\" is not defined in "
                                       "accounts", name);

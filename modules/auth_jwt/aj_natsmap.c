@@ -1,6 +1,6 @@
 /* nats-server's operator-mode keys → modules.auth_jwt (`ternd -c
- * nats-server.conf`). system_account stays the kernel's key; the module
- * takes the system account from the operator JWT. */
+ * nats-server.conf`). system_account stays the kernel's key: an account
+ * public key there names the account this module resolves. */
 #include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>

@@ -696,8 +696,10 @@ static void nats_conf_phase(void)
     int port = pick_port();
     size_t n = 8192;
     char *conf = malloc(n), path[256], out[256];
-    snprintf(conf, n, "listen: 127.0.0.1:%d\noperator: op.jwt\nresolver: MEMORY\n"
-             "resolver_preload: {\n  %s: %s\n  %s: %s\n}\n", port, sys, sysj, a, aj);
+    /* as nats-server's operator-mode files say it: system_account is the
+     * system account's public key */
+    snprintf(conf, n, "listen: 127.0.0.1:%d\noperator: op.jwt\nsystem_account: %s\nresolver: MEMORY\n"
+             "resolver_preload: {\n  %s: %s\n  %s: %s\n}\n", port, sys, sys, sysj, a, aj);
     snprintf(path, sizeof path, "%s/nats.conf", fix);
     snprintf(out, sizeof out, "%s/nats.out", fix);
     write_text(path, conf);
