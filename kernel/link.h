@@ -53,7 +53,7 @@ void tern_link_conn_closed(tern_mconn *c);
 void tern_link_init(struct tern_server *s);
 /* End of worker w's iteration: hand its link batches to their workers. */
 void tern_link_worker_check(tern_worker *w);
-/* Shutdown (main thread, workers stopped or idle). */
+/* Shutdown (main thread, after the workers stopped). */
 void tern_link_stop(void);
 
 #endif

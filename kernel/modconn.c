@@ -1211,6 +1211,10 @@ void tern_modconn_stop(void)
     uv_close((uv_handle_t *)&g_main_async, NULL);
     uv_close((uv_handle_t *)&g_main_check, NULL);
     g_main_ready = false;
+}
+
+void tern_modconn_free(void)
+{
     while (g_ctxs) {
         ctx_ref *r = g_ctxs;
         g_ctxs = r->next;

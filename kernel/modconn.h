@@ -104,5 +104,8 @@ void tern_modconn_worker_check(tern_worker *w);
 void tern_modconn_module_gone(tern_module *m);
 /* Shutdown, after every module is gone (main thread). */
 void tern_modconn_stop(void);
+/* After the workers have stopped (main thread): free the protocols, TLS
+ * contexts and link batch queues that workers may read until then. */
+void tern_modconn_free(void);
 
 #endif

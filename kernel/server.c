@@ -22,6 +22,7 @@
 #include "docs.h"
 #include "errf.h"
 #include "log.h"
+#include "modconn.h"
 #include "module.h"
 #include "module_natsmap.h"
 #include "sysacc.h"
@@ -420,6 +421,9 @@ static void enter_lame_duck(tern_server *s)
         shutdown_server(s, 0);
         return;
     }
+    /* peers drop this server's client URLs (nats-server: LDM INFO to
+     * routes, then to clients) */
+    tern_modules_lame_duck();
     for (int i = 0; i < s->nworkers; i++)
         tern_worker_post(&s->workers[i], ldm_info_task, NULL);
     int64_t grace = s->opts.lame_duck_grace_ms;
@@ -756,6 +760,7 @@ int tern_server_run(tern_server *s)
     for (int i = 0; i < s->nworkers; i++)
         uv_thread_join(&s->workers[i].thread);
     s->workers_started = false;
+    tern_modconn_free();
     remove_run_files(s);
     tern_noticef("Server Exiting..");
     return s->exit_code;
