@@ -10,137 +10,56 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
-#include <netinet/in.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 static char dir[128];
 
-static const char *terND(void)
-{
-    const char *v = getenv("TERN_TERND");
-    return v && *v ? v : "ternd";
-}
-
-static const char *nats_server(void)
-{
-    const char *v = getenv("TERN_NATS_SERVER");
-    return v && *v ? v : "nats-server";
-}
-
-static int free_port(void)
-{
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
-    socklen_t l = sizeof a;
-    if (fd < 0 || bind(fd, (struct sockaddr *)&a, sizeof a) != 0 ||
-        getsockname(fd, (struct sockaddr *)&a, &l) != 0) {
-        if (fd >= 0)
-            close(fd);
-        return -1;
-    }
-    close(fd);
-    return ntohs(a.sin_port);
-}
-
 /* Run argv with output into out_path; wait when `wait` (returns the exit
- * code), else return the pid. */
+ * code, 128 when it did not exit), else return the pid. */
 static int run(char *const argv[], const char *out_path, bool wait)
 {
-    pid_t pid = fork();
-    if (pid == 0) {
-        int fd = open(out_path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-        if (fd >= 0) {
-            dup2(fd, 1);
-            dup2(fd, 2);
-        }
-        execvp(argv[0], argv);
-        _exit(127);
-    }
+    pid_t pid = it_spawn(argv, out_path);
     if (pid < 0 || !wait)
         return pid;
-    int st;
-    while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
-        ;
-    return WIFEXITED(st) ? WEXITSTATUS(st) : 128;
-}
-
-static void stop(pid_t pid)
-{
-    if (pid <= 0)
-        return;
-    kill(pid, SIGTERM);
-    int st;
-    for (int64_t end = it_now_ms() + 5000; it_now_ms() < end;) {
-        if (waitpid(pid, &st, WNOHANG) == pid)
-            return;
-        it_poll_pause();
-    }
-    kill(pid, SIGKILL);
-    waitpid(pid, &st, 0);
-}
-
-static bool wait_listening(int port, pid_t pid)
-{
-    int st;
-    for (int64_t end = it_now_ms() + 10000; it_now_ms() < end;) {
-        if (it_port_listening(port))
-            return true;
-        if (waitpid(pid, &st, WNOHANG) == pid)
-            return false;
-        it_poll_pause();
-    }
-    return false;
-}
-
-static void write_file(const char *path, const char *text)
-{
-    FILE *f = fopen(path, "w");
-    if (f) {
-        fputs(text, f);
-        fclose(f);
-    }
+    int st = it_pid_wait(pid, 60000);
+    return st != -1 && WIFEXITED(st) ? WEXITSTATUS(st) : 128;
 }
 
 static natsConnection *connect_as(int port, const char *user, const char *pass, natsStatus *st)
 {
-    natsOptions *o = NULL;
     natsConnection *nc = NULL;
-    char url[64];
-    snprintf(url, sizeof url, "nats://127.0.0.1:%d", port);
-    *st = natsOptions_Create(&o);
-    if (*st == NATS_OK)
-        *st = natsOptions_SetURL(o, url);
-    if (*st == NATS_OK && user)
-        *st = natsOptions_SetUserInfo(o, user, pass);
-    if (*st == NATS_OK)
-        *st = natsOptions_SetAllowReconnect(o, false);
-    if (*st == NATS_OK)
-        *st = natsOptions_SetTimeout(o, 5000);
-    if (*st == NATS_OK)
-        *st = natsConnection_Connect(&nc, o);
-    natsOptions_Destroy(o);
+    *st = it_nats_dial(port, user, pass, NULL, &nc);
     return nc;
+}
+
+/* server -c conf, its output in <dir>/{tern,nats}<tag>.out; the pid once
+ * it listens on port, else -1 (stopped). */
+static pid_t start_from(const char *server, const char *conf, int port, const char *tag)
+{
+    char log[256];
+    snprintf(log, sizeof log, "%s/%s%s.out", dir, strstr(server, "nats-server") ? "nats" : "tern", tag);
+    char *argv[] = { (char *)server, "-c", (char *)conf, NULL };
+    pid_t pid = run(argv, log, false);
+    if (!IT_CHECK(it_await_listening(port, pid, 10000), "%s -c %s listens on %d", server, conf, port)) {
+        it_pid_stop(pid);
+        return -1;
+    }
+    return pid;
 }
 
 /* What a client sees of one server started from conf: returns a summary. */
 static void observe(const char *server, const char *conf, int port, char *out, size_t outlen)
 {
-    char log[256];
-    snprintf(log, sizeof log, "%s/%s.out", dir, strstr(server, "nats-server") ? "nats" : "tern");
-    char *argv[] = { (char *)server, "-c", (char *)conf, NULL };
-    pid_t pid = run(argv, log, false);
     out[0] = '\0';
-    if (!IT_CHECK(wait_listening(port, pid), "%s -c %s listens on %d", server, conf, port)) {
-        stop(pid);
+    pid_t pid = start_from(server, conf, port, "");
+    if (pid < 0)
         return;
-    }
     natsStatus st;
     size_t o = 0;
     natsConnection *nc = connect_as(port, "app", "app-pw", &st);
@@ -167,12 +86,12 @@ static void observe(const char *server, const char *conf, int port, char *out, s
     nc = connect_as(port, NULL, NULL, &st);
     o += (size_t)snprintf(out + o, outlen - o, "anonymous:%s;", natsStatus_GetText(st));
     natsConnection_Destroy(nc);
-    stop(pid);
+    it_pid_stop(pid);
 }
 
 static void test_same_behaviour(void)
 {
-    int port = free_port();
+    int port = it_free_port();
     char conf[256], text[1024];
     snprintf(conf, sizeof conf, "%s/server.conf", dir);
     snprintf(text, sizeof text,
@@ -192,15 +111,15 @@ static void test_same_behaviour(void)
              "}\n"
              "no_auth_user: guest\n",
              port);
-    write_file(conf, text);
+    it_write_file(conf, text);
     char tern[512], nats[512];
-    observe(terND(), conf, port, tern, sizeof tern);
+    observe(it_ternd_path(), conf, port, tern, sizeof tern);
     printf("ternd:       %s\n", tern);
     IT_CHECK(strstr(tern, "app:OK;max_payload:65536;pubsub:OK;") != NULL, "ternd honours the file: %s", tern);
     IT_CHECK(strstr(tern, "wrong:Authentication Violation;") != NULL, "wrong password refused: %s", tern);
     IT_CHECK(strstr(tern, "anonymous:OK;") != NULL, "no_auth_user lets anonymous in: %s", tern);
     /* the reference, on the same port, from the same file */
-    observe(nats_server(), conf, port, nats, sizeof nats);
+    observe(it_nats_server_path(), conf, port, nats, sizeof nats);
     printf("nats-server: %s\n", nats);
     IT_CHECK(strcmp(tern, nats) == 0, "same client-visible behaviour:\n  ternd       %s\n  nats-server %s",
              tern, nats);
@@ -208,13 +127,13 @@ static void test_same_behaviour(void)
     /* ternd --convert: the same server from the printed conf.d YAML */
     char yaml[256], conv[512];
     snprintf(yaml, sizeof yaml, "%s/converted.yaml", dir);
-    char *argv[] = { (char *)terND(), "--convert", conf, NULL };
+    char *argv[] = { (char *)it_ternd_path(), "--convert", conf, NULL };
     IT_CHECK(run(argv, yaml, true) == 0, "--convert exits 0");
     char *ytext = it_read_file(yaml, NULL);
     IT_CHECK(ytext && strstr(ytext, "# conf.d YAML converted by ternd") && strstr(ytext, "no_auth_user: guest"),
              "converted YAML: %s", ytext ? ytext : "");
     free(ytext);
-    observe(terND(), yaml, port, conv, sizeof conv);
+    observe(it_ternd_path(), yaml, port, conv, sizeof conv);
     IT_CHECK(strcmp(conv, tern) == 0, "converted YAML behaves the same:\n  .conf  %s\n  .yaml  %s", tern,
              conv);
 }
@@ -222,15 +141,10 @@ static void test_same_behaviour(void)
 /* What a client sees of accounts, sharing and permissions from conf. */
 static void observe_accounts(const char *server, const char *conf, int port, char *out, size_t outlen)
 {
-    char log[256];
-    snprintf(log, sizeof log, "%s/%s-acc.out", dir, strstr(server, "nats-server") ? "nats" : "tern");
-    char *argv[] = { (char *)server, "-c", (char *)conf, NULL };
-    pid_t pid = run(argv, log, false);
     out[0] = '\0';
-    if (!IT_CHECK(wait_listening(port, pid), "%s -c %s listens on %d", server, conf, port)) {
-        stop(pid);
+    pid_t pid = start_from(server, conf, port, "-acc");
+    if (pid < 0)
         return;
-    }
     natsStatus st, st2;
     size_t o = 0;
     natsConnection *a = connect_as(port, "a", "a-pw", &st);
@@ -293,12 +207,12 @@ static void observe_accounts(const char *server, const char *conf, int port, cha
     }
     natsConnection_Destroy(a);
     natsConnection_Destroy(b);
-    stop(pid);
+    it_pid_stop(pid);
 }
 
 static void test_same_accounts(void)
 {
-    int port = free_port();
+    int port = it_free_port();
     char conf[256], text[2048];
     snprintf(conf, sizeof conf, "%s/accounts.conf", dir);
     snprintf(text, sizeof text,
@@ -323,15 +237,15 @@ static void test_same_accounts(void)
              "  }\n"
              "}\n",
              port);
-    write_file(conf, text);
+    it_write_file(conf, text);
     char tern[1024], nats[1024];
-    observe_accounts(terND(), conf, port, tern, sizeof tern);
+    observe_accounts(it_ternd_path(), conf, port, tern, sizeof tern);
     printf("ternd:       %s\n", tern);
     IT_CHECK(strstr(tern, "stream:OK=fromA.events.x;isolation:Timeout;service:OK=pong;") != NULL,
              "accounts share only what they export and import: %s", tern);
     IT_CHECK(strstr(tern, "perm:Permissions Violation for Subscription to \"forbidden.x\"") != NULL,
              "permission enforced: %s", tern);
-    observe_accounts(nats_server(), conf, port, nats, sizeof nats);
+    observe_accounts(it_nats_server_path(), conf, port, nats, sizeof nats);
     printf("nats-server: %s\n", nats);
     IT_CHECK(strcmp(tern, nats) == 0, "same client-visible behaviour:\n  ternd       %s\n  nats-server %s",
              tern, nats);
@@ -362,7 +276,7 @@ static void test_check_like_nats_server(void)
             continue;
         char path[2048];
         snprintf(path, sizeof path, "%s/%s", corpus, e->d_name);
-        int t = check_exit(terND(), path, NULL), ns = check_exit(nats_server(), path, NULL);
+        int t = check_exit(it_ternd_path(), path, NULL), ns = check_exit(it_nats_server_path(), path, NULL);
         IT_CHECK((t == 0) == (ns == 0), "%s: ternd -t exits %d, nats-server -t %d", e->d_name, t, ns);
         n++;
     }
@@ -382,20 +296,20 @@ static void test_check_like_nats_server(void)
     char path[256];
     snprintf(path, sizeof path, "%s/bad.conf", dir);
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
-        write_file(path, bad[i]);
-        int t = check_exit(terND(), path, NULL), ns = check_exit(nats_server(), path, NULL);
+        it_write_file(path, bad[i]);
+        int t = check_exit(it_ternd_path(), path, NULL), ns = check_exit(it_nats_server_path(), path, NULL);
         IT_CHECK(t != 0 && ns != 0, "refused by both (ternd %d, nats-server %d): %s", t, ns, bad[i]);
     }
 }
 
 static void test_ignore_unsupported(void)
 {
-    int port = free_port();
+    int port = it_free_port();
     char conf[256], text[256], out[256];
     snprintf(conf, sizeof conf, "%s/js.conf", dir);
     snprintf(text, sizeof text, "port: %d\nhost: 127.0.0.1\njetstream {\n  store_dir: /tmp/nowhere\n}\n", port);
-    write_file(conf, text);
-    IT_CHECK(check_exit(terND(), conf, NULL) == 1, "jetstream refused by default");
+    it_write_file(conf, text);
+    IT_CHECK(check_exit(it_ternd_path(), conf, NULL) == 1, "jetstream refused by default");
     snprintf(out, sizeof out, "%s/check.out", dir);
     char *msg = it_read_file(out, NULL);
     char want[512];
@@ -405,15 +319,15 @@ static void test_ignore_unsupported(void)
 
     char log[256];
     snprintf(log, sizeof log, "%s/ignore.out", dir);
-    char *argv[] = { (char *)terND(), "--ignore-unsupported", "-c", conf, NULL };
+    char *argv[] = { (char *)it_ternd_path(), "--ignore-unsupported", "-c", conf, NULL };
     pid_t pid = run(argv, log, false);
-    if (IT_CHECK(wait_listening(port, pid), "starts with --ignore-unsupported")) {
+    if (IT_CHECK(it_await_listening(port, pid, 10000), "starts with --ignore-unsupported")) {
         natsStatus st;
         natsConnection *nc = connect_as(port, NULL, NULL, &st);
         IT_CHECK(nc != NULL, "client connects: %s", natsStatus_GetText(st));
         natsConnection_Destroy(nc);
     }
-    stop(pid);
+    it_pid_stop(pid);
     msg = it_read_file(log, NULL);
     IT_CHECK(msg && strstr(msg, "[WRN]") && strstr(msg, "'jetstream' is not supported") &&
                  strstr(msg, "(ignored: --ignore-unsupported)"),
@@ -421,9 +335,9 @@ static void test_ignore_unsupported(void)
     free(msg);
 
     /* --convert refuses it too, or drops it with --ignore-unsupported */
-    char *conv[] = { (char *)terND(), "--convert", conf, NULL };
+    char *conv[] = { (char *)it_ternd_path(), "--convert", conf, NULL };
     IT_CHECK(run(conv, out, true) == 1, "--convert refuses jetstream");
-    char *conv_ign[] = { (char *)terND(), "--convert", conf, "--ignore-unsupported", NULL };
+    char *conv_ign[] = { (char *)it_ternd_path(), "--convert", conf, "--ignore-unsupported", NULL };
     IT_CHECK(run(conv_ign, out, true) == 0, "--convert --ignore-unsupported converts the rest");
     msg = it_read_file(out, NULL);
     IT_CHECK(msg && strstr(msg, "'jetstream' is not supported") && !strstr(msg, "store_dir"),
@@ -441,9 +355,7 @@ int main(void)
     test_same_accounts();
     test_check_like_nats_server();
     test_ignore_unsupported();
-    char cmd[256];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-    if (!getenv("TERN_TEST_KEEP") && system(cmd) != 0)
+    if (!getenv("TERN_TEST_KEEP") && !it_remove_tree(dir))
         printf("could not remove %s\n", dir);
     nats_Close();
     return it_summary();
