@@ -228,3 +228,53 @@ int ks_sign_write(const keystore *ks, const json_t *claims, const char *signer_p
         free(t);
     return rc;
 }
+
+void ks_each_account(const keystore *ks, const char *op,
+                     void (*fn)(const char *name, const char *token, const tern_jwt *j, void *ud),
+                     void *ud)
+{
+    DIR *d = opendir(ks_accounts_dir(ks, op));
+    struct dirent *e;
+    while (d && (e = readdir(d))) {
+        if (e->d_name[0] == '.')
+            continue;
+        char *token;
+        tern_jwt j;
+        if (ks_read_jwt(ks_account_path(ks, op, e->d_name), &token, &j) == 0) {
+            fn(e->d_name, token, &j, ud);
+            free(token);
+            tern_jwt_clear(&j);
+        }
+    }
+    if (d)
+        closedir(d);
+}
+
+typedef struct by_key {
+    const char *key;
+    char       *out;
+    bool        found;
+} by_key;
+
+static void match_key(const char *name, const char *token, const tern_jwt *j, void *ud)
+{
+    (void)token;
+    by_key *b = ud;
+    if (!b->found && !strcmp(j->sub, b->key)) {
+        snprintf(b->out, 256, "%s", name);
+        b->found = true;
+    }
+}
+
+int ks_account_name(const keystore *ks, const char *op, const char *name_or_key, char *out)
+{
+    struct stat st;
+    if (!strchr(name_or_key, '/') && stat(ks_account_path(ks, op, name_or_key), &st) == 0) {
+        snprintf(out, 256, "%s", name_or_key);
+        return 0;
+    }
+    by_key b = { name_or_key, out, false };
+    if (tern_nkey_is_valid_public(name_or_key, TERN_NKEY_PREFIX_ACCOUNT))
+        ks_each_account(ks, op, match_key, &b);
+    return b.found ? 0 : -1;
+}

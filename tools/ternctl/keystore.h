@@ -37,6 +37,14 @@ const char *ks_users_dir(const keystore *ks, const char *op, const char *acc);
 /* The only operator in the store, or NULL with a message printed. */
 const char *ks_the_operator(const keystore *ks);
 
+/* Every account of op whose JWT reads: fn(name, token, decoded JWT). */
+void ks_each_account(const keystore *ks, const char *op,
+                     void (*fn)(const char *name, const char *token, const tern_jwt *j, void *ud),
+                     void *ud);
+/* The account of op named, or whose public key is, name_or_key: its name
+ * in out (256 bytes). 0, or -1 when the keystore does not hold it. */
+int ks_account_name(const keystore *ks, const char *op, const char *name_or_key, char *out);
+
 /* Read and decode (and verify) a JWT file: 0 or -1 (message printed). */
 int ks_read_jwt(const char *path, char **token, tern_jwt *j);
 /* Sign claims with the key pub and write the token to path (folders

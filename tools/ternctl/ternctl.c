@@ -1,29 +1,20 @@
 /* ternctl: operators, accounts, users, signing keys, revocations and
  * credentials for NATS decentralized security — what operators use nsc
  * for — with the kernel's nkeys.c and jwt.c (docs/ternctl.md). */
-#include <curl/curl.h>
-#include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
-#include "keystore.h"
+#include "ternctl.h"
 
 /* ---- arguments -------------------------------------------------------- */
-
-typedef struct args {
-    const char *pos[8];
-    int         npos;
-    const char *opt_name[32];
-    const char *opt_val[32];   /* NULL for a switch */
-    int         nopt;
-} args;
 
 /* Switches take no value; every other --option takes the next word. */
 static bool is_switch(const char *name)
 {
-    static const char *const sw[] = { "bearer", "nats", "operator-key", "no-sys", NULL };
+    static const char *const sw[] = { "bearer", "nats", "operator-key", "no-sys", "service",
+                                      "stream", "private", "all", NULL };
     for (int i = 0; sw[i]; i++)
         if (!strcmp(name, sw[i]))
             return true;
@@ -54,7 +45,7 @@ static int parse_args(int argc, char **argv, args *a)
     return 0;
 }
 
-static const char *opt(const args *a, const char *name)
+const char *ctl_opt(const args *a, const char *name)
 {
     for (int i = 0; i < a->nopt; i++)
         if (!strcmp(a->opt_name[i], name))
@@ -62,9 +53,7 @@ static const char *opt(const args *a, const char *name)
     return NULL;
 }
 
-/* Every value of a repeatable option, each split at commas, appended to
- * the JSON array arr. */
-static void opt_list(const args *a, const char *name, json_t *arr)
+void ctl_opt_list(const args *a, const char *name, json_t *arr)
 {
     for (int i = 0; i < a->nopt; i++) {
         if (strcmp(a->opt_name[i], name) || !a->opt_val[i])
@@ -88,25 +77,22 @@ static int load(const char *path, char **token, tern_jwt *j)
     return ks_read_jwt(path, token, j);
 }
 
-/* Who signs an account: the operator's first signing key when there is
- * one (as nsc does), else the operator's identity key. */
-static const char *account_signer(const tern_jwt *op)
+const char *ctl_account_signer(const tern_jwt *op)
 {
     json_t *sk = json_object_get(op->nats, "signing_keys");
     json_t *first = json_array_get(sk, 0);
     return json_is_string(first) ? json_string_value(first) : op->sub;
 }
 
-static const char *user_signer(const tern_jwt *acc)
+const char *ctl_user_signer(const tern_jwt *acc)
 {
     json_t *sk = json_object_get(acc->nats, "signing_keys");
     json_t *first = json_array_get(sk, 0);
     return json_is_string(first) ? json_string_value(first) : acc->sub;
 }
 
-static int64_t parse_expiry(const char *s)
+int64_t ctl_parse_expiry(const char *s)
 {
-    /* A duration ("24h", "30m", "90s", "7d") from now, or unix seconds. */
     char *end;
     long long v = strtoll(s, &end, 10);
     if (end == s)
@@ -122,6 +108,7 @@ static int64_t parse_expiry(const char *s)
 
 static int add_account_named(const keystore *ks, const char *op, const char *name,
                              const args *a, char *pub_out);
+static int cmd_add_user(const keystore *ks, const args *a);
 
 static int cmd_init(const keystore *ks, const args *a)
 {
@@ -138,7 +125,7 @@ static int cmd_init(const keystore *ks, const args *a)
         return 1;
     json_decref(c);
     printf("operator %s: %s\n", op, opub);
-    if (opt(a, "no-sys"))
+    if (ctl_opt(a, "no-sys"))
         return 0;
     /* The system account, named in the operator JWT as nsc does. */
     char spub[TERN_NKEY_PUBLIC_LEN + 1];
@@ -151,12 +138,18 @@ static int cmd_init(const keystore *ks, const args *a)
     json_object_set_new(j.nats, "system_account", json_string(spub));
     int rc = ks_sign_write(ks, j.claims, opub, ks_operator_path(ks, op), NULL);
     tern_jwt_clear(&j);
-    return rc < 0;
+    if (rc < 0)
+        return 1;
+    /* Its user sys, as nsc makes it: `push` to a full resolver speaks
+     * NATS as this user. */
+    args sys = { .pos = { "sys" }, .npos = 1, .opt_name = { "account" }, .opt_val = { "SYS" },
+                 .nopt = 1 };
+    return cmd_add_user(ks, &sys);
 }
 
 static void limit(json_t *limits, const args *a, const char *name, const char *key)
 {
-    const char *v = opt(a, name);
+    const char *v = ctl_opt(a, name);
     if (v)
         json_object_set_new(limits, key, json_integer(strtoll(v, NULL, 10)));
 }
@@ -182,7 +175,7 @@ static int add_account_named(const keystore *ks, const char *op, const char *nam
     limit(limits, a, "payload", "payload");
     limit(limits, a, "data", "data");
     json_object_set_new(json_object_get(c, "nats"), "limits", limits);
-    int rc = ks_sign_write(ks, c, account_signer(&oj), ks_account_path(ks, op, name), NULL);
+    int rc = ks_sign_write(ks, c, ctl_account_signer(&oj), ks_account_path(ks, op, name), NULL);
     json_decref(c);
     tern_jwt_clear(&oj);
     if (rc == 0) {
@@ -209,8 +202,8 @@ static void perm(json_t *nats, const args *a, const char *dir, const char *opt_a
                  const char *opt_deny)
 {
     json_t *allow = json_array(), *deny = json_array();
-    opt_list(a, opt_allow, allow);
-    opt_list(a, opt_deny, deny);
+    ctl_opt_list(a, opt_allow, allow);
+    ctl_opt_list(a, opt_deny, deny);
     json_t *p = json_object();
     if (json_array_size(allow))
         json_object_set(p, "allow", allow);
@@ -224,7 +217,7 @@ static void perm(json_t *nats, const args *a, const char *dir, const char *opt_a
 static int cmd_add_user(const keystore *ks, const args *a)
 {
     const char *op = ks_the_operator(ks);
-    const char *acc = opt(a, "account");
+    const char *acc = ctl_opt(a, "account");
     if (!op || !acc || a->npos < 1) {
         fprintf(stderr, "usage: ternctl add user <name> --account A [--allow-pub S,..] "
                         "[--allow-sub S,..] [--deny-pub S,..] [--deny-sub S,..] [--bearer] "
@@ -244,23 +237,23 @@ static int cmd_add_user(const keystore *ks, const args *a)
     json_object_set_new(nats, "subs", json_integer(-1));
     json_object_set_new(nats, "data", json_integer(-1));
     json_object_set_new(nats, "payload", json_integer(-1));
-    if (opt(a, "bearer"))
+    if (ctl_opt(a, "bearer"))
         json_object_set_new(nats, "bearer_token", json_true());
     json_t *types = json_array();
-    opt_list(a, "conn-type", types);
+    ctl_opt_list(a, "conn-type", types);
     if (json_array_size(types))
         json_object_set(nats, "allowed_connection_types", types);
     json_decref(types);
-    const char *exp = opt(a, "expiry");
+    const char *exp = ctl_opt(a, "expiry");
     if (exp) {
-        int64_t e = parse_expiry(exp);
+        int64_t e = ctl_parse_expiry(exp);
         if (e < 0) {
             fprintf(stderr, "ternctl: bad --expiry %s\n", exp);
             return 2;
         }
         json_object_set_new(c, "exp", json_integer(e));
     }
-    const char *signer = user_signer(&aj);
+    const char *signer = ctl_user_signer(&aj);
     if (strcmp(signer, aj.sub) != 0)
         json_object_set_new(nats, "issuer_account", json_string(aj.sub));
     int rc = ks_sign_write(ks, c, signer, ks_user_path(ks, op, acc, a->pos[0]), NULL);
@@ -275,8 +268,8 @@ static int cmd_add_user(const keystore *ks, const args *a)
 static int cmd_add_signing_key(const keystore *ks, const args *a)
 {
     const char *op = ks_the_operator(ks);
-    const char *acc = opt(a, "account");
-    if (!op || (!acc && !opt(a, "operator-key"))) {
+    const char *acc = ctl_opt(a, "account");
+    if (!op || (!acc && !ctl_opt(a, "operator-key"))) {
         fprintf(stderr, "usage: ternctl add signing-key --operator-key | --account A\n");
         return 2;
     }
@@ -295,7 +288,7 @@ static int cmd_add_signing_key(const keystore *ks, const args *a)
     }
     json_array_append_new(sk, json_string(pub));
     /* The operator is self-signed; an account keeps its operator signer. */
-    int rc = ks_sign_write(ks, j.claims, acc ? account_signer(&oj) : oj.sub, path, NULL);
+    int rc = ks_sign_write(ks, j.claims, acc ? ctl_account_signer(&oj) : oj.sub, path, NULL);
     tern_jwt_clear(&j);
     tern_jwt_clear(&oj);
     if (rc == 0)
@@ -306,7 +299,7 @@ static int cmd_add_signing_key(const keystore *ks, const args *a)
 static int cmd_revoke_user(const keystore *ks, const args *a)
 {
     const char *op = ks_the_operator(ks);
-    const char *acc = opt(a, "account");
+    const char *acc = ctl_opt(a, "account");
     if (!op || !acc || a->npos < 1) {
         fprintf(stderr, "usage: ternctl revoke user <name|U…> --account A\n");
         return 2;
@@ -329,7 +322,7 @@ static int cmd_revoke_user(const keystore *ks, const args *a)
     }
     /* JWTs issued up to now are revoked (iat <= this time). */
     json_object_set_new(rev, upub, json_integer((json_int_t)time(NULL)));
-    int rc = ks_sign_write(ks, aj.claims, account_signer(&oj), ks_account_path(ks, op, acc), NULL);
+    int rc = ks_sign_write(ks, aj.claims, ctl_account_signer(&oj), ks_account_path(ks, op, acc), NULL);
     printf("revoked %s in account %s\n", upub, acc);
     tern_jwt_clear(&uj);
     tern_jwt_clear(&aj);
@@ -378,7 +371,7 @@ static int cmd_describe(const args *a)
 static int cmd_generate_creds(const keystore *ks, const args *a)
 {
     const char *op = ks_the_operator(ks);
-    const char *acc = opt(a, "account");
+    const char *acc = ctl_opt(a, "account");
     if (!op || !acc || a->npos < 1) {
         fprintf(stderr, "usage: ternctl generate creds <user> --account A [--output FILE]\n");
         return 2;
@@ -393,7 +386,7 @@ static int cmd_generate_creds(const keystore *ks, const args *a)
         return 1;
     }
     char *creds = tern_creds_format(token, seed);
-    const char *out = opt(a, "output");
+    const char *out = ctl_opt(a, "output");
     int rc = out ? ks_write_file(out, creds, 0600) : (fputs(creds, stdout) < 0 ? -1 : 0);
     memset(seed, 0, strlen(seed));
     memset(creds, 0, strlen(creds));
@@ -404,119 +397,85 @@ static int cmd_generate_creds(const keystore *ks, const args *a)
     return rc < 0;
 }
 
-/* Every account of op: fn(name, token). */
-static void each_account(const keystore *ks, const char *op,
-                         void (*fn)(const char *name, const char *token, const tern_jwt *j,
-                                    void *ud),
-                         void *ud)
+typedef struct preload_ctx {
+    bool        nats;      /* nats-server's form, else YAML */
+    const char *only;      /* just this account key (NULL: all) */
+} preload_ctx;
+
+static void print_preload(const char *name, const char *token, const tern_jwt *j, void *ud)
 {
-    DIR *d = opendir(ks_accounts_dir(ks, op));
-    struct dirent *e;
-    while (d && (e = readdir(d))) {
-        if (e->d_name[0] == '.')
-            continue;
-        char *token;
-        tern_jwt j;
-        if (load(ks_account_path(ks, op, e->d_name), &token, &j) == 0) {
-            fn(e->d_name, token, &j, ud);
-            free(token);
-            tern_jwt_clear(&j);
-        }
-    }
-    if (d)
-        closedir(d);
+    const preload_ctx *p = ud;
+    if (p->only && strcmp(p->only, j->sub) != 0)
+        return;
+    if (p->nats)
+        printf("  # %s\n  %s: %s\n", name, j->sub, token);
+    else
+        printf("        # %s\n        %s: \"%s\"\n", name, j->sub, token);
 }
 
-static void print_preload_yaml(const char *name, const char *token, const tern_jwt *j, void *ud)
-{
-    (void)ud;
-    printf("        # %s\n        %s: \"%s\"\n", name, j->sub, token);
-}
-
-static void print_preload_nats(const char *name, const char *token, const tern_jwt *j, void *ud)
-{
-    (void)ud;
-    printf("  # %s\n  %s: %s\n", name, j->sub, token);
-}
-
+/* The server configuration for the keystore's operator with a resolver:
+ * memory (every account preloaded), full/cache (a directory, the system
+ * account preloaded as nsc does: the rest gets pushed), or url (an
+ * account server; the same base URL that `push --url` takes). */
 static int cmd_generate_config(const keystore *ks, const args *a)
 {
     const char *op = ks_the_operator(ks);
     if (!op)
         return 1;
+    const char *type = ctl_opt(a, "resolver") ? ctl_opt(a, "resolver") : "memory";
+    const char *dir = ctl_opt(a, "dir"), *url = ctl_opt(a, "url");
+    bool memory = !strcmp(type, "memory"), dirs = !strcmp(type, "full") || !strcmp(type, "cache");
+    if ((!memory && !dirs && strcmp(type, "url") != 0) || (dirs && !dir) ||
+        (!strcmp(type, "url") && !url)) {
+        fprintf(stderr, "usage: ternctl generate config [--nats] [--resolver memory | "
+                        "--resolver full|cache --dir DIR | --resolver url --url URL]\n");
+        return 2;
+    }
     char *token;
     tern_jwt oj;
     if (load(ks_operator_path(ks, op), &token, &oj) < 0)
         return 1;
     const char *sys = json_string_value(json_object_get(oj.nats, "system_account"));
-    if (opt(a, "nats")) {
+    /* nats-server's url resolver and Tern's take the accounts folder. */
+    char acc_url[1200] = "";
+    if (url)
+        snprintf(acc_url, sizeof acc_url, "%s%saccounts/", url,
+                 *url && url[strlen(url) - 1] == '/' ? "" : "/");
+    preload_ctx pc = { ctl_opt(a, "nats") != NULL, memory ? NULL : sys };
+    bool preload = memory || (dirs && sys);
+    if (pc.nats) {
         printf("# operator %s (nats-server)\noperator: %s\n", op, token);
         if (sys)
             printf("system_account: %s\n", sys);
-        printf("resolver: MEMORY\nresolver_preload: {\n");
-        each_account(ks, op, print_preload_nats, NULL);
-        printf("}\n");
+        if (memory)
+            printf("resolver: MEMORY\n");
+        else if (dirs)
+            printf("resolver: {\n  type: %s\n  dir: \"%s\"\n  allow_delete: false\n"
+                   "  interval: \"2m\"\n  timeout: \"1.9s\"\n}\n", type, dir);
+        else
+            printf("resolver: URL(%s)\n", acc_url);
+        if (preload) {
+            printf("resolver_preload: {\n");
+            ks_each_account(ks, op, print_preload, &pc);
+            printf("}\n");
+        }
     } else {
         printf("# operator %s\nmodules:\n  auth_jwt:\n    operator: \"%s\"\n", op, token);
         if (sys)
             printf("    system_account: %s\n", sys);
-        printf("    resolver:\n      type: memory\n      preload:\n");
-        each_account(ks, op, print_preload_yaml, NULL);
+        printf("    resolver:\n      type: %s\n", type);
+        if (dirs)
+            printf("      dir: \"%s\"\n      allow_delete: false\n", dir);
+        else if (!memory)
+            printf("      url: \"%s\"\n", acc_url);
+        if (preload) {
+            printf("      preload:\n");
+            ks_each_account(ks, op, print_preload, &pc);
+        }
     }
     free(token);
     tern_jwt_clear(&oj);
     return 0;
-}
-
-typedef struct push_ctx {
-    const char *url;
-    const char *only;
-    int         failed;
-} push_ctx;
-
-/* nats account servers take POST <url>/accounts/<pubkey> with the JWT. */
-static void push_one(const char *name, const char *token, const tern_jwt *j, void *ud)
-{
-    push_ctx *p = ud;
-    if (p->only && strcmp(p->only, name))
-        return;
-    char url[2048];
-    size_t n = strlen(p->url);
-    snprintf(url, sizeof url, "%s%saccounts/%s", p->url, n && p->url[n - 1] == '/' ? "" : "/",
-             j->sub);
-    CURL *c = curl_easy_init();
-    struct curl_slist *h = curl_slist_append(NULL, "Content-Type: text/plain");
-    curl_easy_setopt(c, CURLOPT_URL, url);
-    curl_easy_setopt(c, CURLOPT_POSTFIELDS, token);
-    curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
-    curl_easy_setopt(c, CURLOPT_TIMEOUT, 10L);
-    CURLcode rc = curl_easy_perform(c);
-    long status = 0;
-    curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
-    if (rc != CURLE_OK || status < 200 || status > 299) {
-        fprintf(stderr, "ternctl: push %s to %s: %s (HTTP %ld)\n", name, url,
-                rc != CURLE_OK ? curl_easy_strerror(rc) : "refused", status);
-        p->failed++;
-    } else {
-        printf("pushed %s (%s)\n", name, j->sub);
-    }
-    curl_slist_free_all(h);
-    curl_easy_cleanup(c);
-}
-
-static int cmd_push(const keystore *ks, const args *a)
-{
-    const char *op = ks_the_operator(ks);
-    const char *url = opt(a, "url");
-    if (!op || !url) {
-        fprintf(stderr, "usage: ternctl push --url http://host:port/jwt/v1 [--account A]\n");
-        return 2;
-    }
-    curl_global_init(CURL_GLOBAL_DEFAULT);
-    push_ctx p = { url, opt(a, "account"), 0 };
-    each_account(ks, op, push_one, &p);
-    curl_global_cleanup();
-    return p.failed != 0;
 }
 
 static void usage(void)
@@ -530,9 +489,18 @@ static void usage(void)
           "  add signing-key --operator-key | --account A\n"
           "  revoke user <name|U…> --account A\n"
           "  describe <jwt|file>                print and verify\n"
+          "  add export --account A --subject S [--name N] [--service] [--private]\n"
+          "      [--response-type Singleton|Stream|Chunked]\n"
+          "  add import --account B --src-account A --subject S [--service|--stream]\n"
+          "      [--local-subject L] [--name N] [--token JWT|FILE]\n"
+          "  generate activation --account A --target-account B --subject S\n"
+          "      [--service|--stream] [--expiry 30d|unix] [--output FILE]\n"
           "  generate creds <user> --account A [--output FILE]\n"
-          "  generate config [--nats]           modules.auth_jwt YAML, or nats-server's form\n"
-          "  push --url URL [--account A]       POST account JWTs to an account server\n"
+          "  generate config [--nats] [--resolver memory|full|cache|url] [--dir D] [--url U]\n"
+          "                                     modules.auth_jwt YAML, or nats-server's form\n"
+          "  push --account A | --all           to a full resolver over NATS as a system user:\n"
+          "      [--server nats://H:P] [--creds FILE] [--timeout 5s]\n"
+          "      | --url http://H:P/jwt/v1      POST to an account server (url resolvers)\n"
           "The keystore is --keystore, $TERNCTL_HOME or ~/.ternctl.\n",
           stderr);
 }
@@ -551,7 +519,7 @@ int main(int argc, char **argv)
         return cmd_describe(&rest);
     }
     keystore ks;
-    if (ks_open(&ks, opt(&a, "keystore")) < 0)
+    if (ks_open(&ks, ctl_opt(&a, "keystore")) < 0)
         return 1;
     const char *c1 = a.pos[0], *c2 = a.npos > 1 ? a.pos[1] : "";
     args rest = a;
@@ -578,6 +546,12 @@ int main(int argc, char **argv)
         return cmd_revoke_user(&ks, &rest);
     if (!strcmp(c1, "generate") && !strcmp(c2, "creds"))
         return cmd_generate_creds(&ks, &rest);
+    if (!strcmp(c1, "add") && !strcmp(c2, "export"))
+        return cmd_add_export(&ks, &rest);
+    if (!strcmp(c1, "add") && !strcmp(c2, "import"))
+        return cmd_add_import(&ks, &rest);
+    if (!strcmp(c1, "generate") && !strcmp(c2, "activation"))
+        return cmd_generate_activation(&ks, &rest);
     if (!strcmp(c1, "generate") && !strcmp(c2, "config"))
         return cmd_generate_config(&ks, &rest);
     if (!strcmp(c1, "push"))
