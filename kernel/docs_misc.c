@@ -370,7 +370,10 @@ static json_t *link_doc(tern_server *s, const char *name, tern_docs_param_fn get
     bool detail = !strcmp(name, "routez") && v && !strcasecmp(v, "detail");
     if (!detail && tern_docs_param_bool(get, ud, param, &ignored, err, errlen) != 0)
         return NULL;
-    json_t *doc = tern_module_info(name);
+    char query[80];
+    if (v)
+        snprintf(query, sizeof query, "%s=%s", param, v);
+    json_t *doc = tern_module_info_query(name, v ? query : NULL);
     if (doc)
         return doc;
     return !strcmp(name, "routez") ? tern_docs_routez(s)

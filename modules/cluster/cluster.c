@@ -59,6 +59,20 @@ uint64_t cl_now_ms(void)
     return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
 }
 
+uint64_t cl_now_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
+int64_t cl_wall_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
 uint64_t cl_jitter(cl *c)
 {
     return (uint64_t)rand_r(&c->seed) % CL_JITTER_MS;
@@ -216,7 +230,7 @@ static void set_advertise(cl *c)
     }
 }
 
-char *cl_self_info_locked(cl *c, const char *nonce)
+static char *self_info_locked(cl *c, const char *nonce, bool ldm)
 {
     cl_self s = {
         .server_id = c->server_id,
@@ -232,8 +246,19 @@ char *cl_self_info_locked(cl *c, const char *nonce)
         .dynamic = c->dynamic,
         .connect_urls = c->conf.no_advertise ? NULL : (const char *const *)c->own_urls,
         .n_connect_urls = c->conf.no_advertise ? 0 : c->n_own,
+        .import_ = cl_perm_json(&c->conf.import_),
+        .export_ = cl_perm_json(&c->conf.export_),
     };
-    return cl_info_line(&s, nonce);
+    s.ldm = ldm;
+    char *line = cl_info_line(&s, nonce);
+    json_decref(s.import_);
+    json_decref(s.export_);
+    return line;
+}
+
+char *cl_self_info_locked(cl *c, const char *nonce)
+{
+    return self_info_locked(c, nonce, false);
 }
 
 /* ---- solicited routes ------------------------------------------------------ */
@@ -397,16 +422,16 @@ void cl_adopt_name_locked(cl *c, const char *name, const cl_route *keep)
 
 /* ---- the main-thread tick ------------------------------------------------ */
 
-static tern_tls_spec tls_spec(const cl *c, bool dial, const char *host)
+static tern_tls_spec tls_spec(const cl_conf *cf, bool dial, const char *host)
 {
     tern_tls_spec t = {
         .size = sizeof t,
-        .cert = c->conf.tls_cert,
-        .key = c->conf.tls_key,
-        .ca = c->conf.tls_ca,
-        .verify = c->conf.tls_verify || dial,
+        .cert = cf->tls_cert,
+        .key = cf->tls_key,
+        .ca = cf->tls_ca,
+        .verify = cf->tls_verify || dial,
         .first = true,             /* routes do TLS before the first INFO */
-        .timeout_ms = c->conf.tls_timeout_ms,
+        .timeout_ms = cf->tls_timeout_ms,
         .server_name = dial ? host : NULL,
         .insecure = false,
     };
@@ -419,7 +444,7 @@ static void dial_due_locked(cl *c, uint64_t now)
         if (!d->due_ms || d->due_ms > now || d->conn || d->self || d->removed)
             continue;
         d->due_ms = 0;
-        tern_tls_spec t = tls_spec(c, true, d->url.host);
+        tern_tls_spec t = tls_spec(&c->conf, true, d->url.host);
         uint64_t id = 0;
         tern_rc rc = c->api->dial(c->m, c->proto, d->url.host, d->url.port,
                                   c->conf.tls ? &t : NULL, &id);
@@ -458,6 +483,8 @@ static void ping_routes_locked(cl *c, uint64_t now)
             continue;
         }
         r->pings_out++;
+        if (!r->ping_sent_us)
+            r->ping_sent_us = cl_now_us();
         c->api->conn_write(c->m, r->id, "PING\r\n", 6);
     }
 }
@@ -528,26 +555,54 @@ static void on_tick(tern_module *m, uint64_t id, void *ud)
     free(urls);
 }
 
+/* This server enters lame duck mode: as nats-server, every route gets
+ * its INFO once with ldm set, so peers stop giving its client URLs to
+ * their clients (the kernel moves this server's own clients). */
+static tern_verdict on_lame_duck(tern_module *m, const tern_evt_hdr *hdr, void *ud)
+{
+    (void)m, (void)hdr;
+    cl *c = ud;
+    pthread_mutex_lock(&c->mu);
+    if (!c->ldm) {
+        c->ldm = true;
+        char *info = self_info_locked(c, NULL, true);
+        if (info)
+            cl_broadcast_locked(c, info, strlen(info), NULL);
+        free(info);
+    }
+    pthread_mutex_unlock(&c->mu);
+    return TERN_VERDICT_IGNORE;
+}
+
 /* ---- lifecycle ------------------------------------------------------------- */
+
+/* Open the route listener cf asks for (none when its port is -1):
+ * *id the listener, *bound the port. */
+static tern_rc listen_on(cl *c, const cl_conf *cf, uint64_t *id, int *bound)
+{
+    *id = 0;
+    *bound = cf->port;
+    if (cf->port < 0)
+        return TERN_OK;
+    tern_tls_spec t = tls_spec(cf, false, NULL);
+    tern_rc rc = c->api->listen(c->m, c->proto, cf->host, cf->port, cf->tls ? &t : NULL, id, bound);
+    if (rc != TERN_OK) {
+        c->api->set_error(c->m, "cluster listen %s:%d: %s", cf->host, cf->port, c->api->error(c->m));
+        *id = 0;
+        return rc;
+    }
+    c->api->log(c->m, TERN_LOG_LEVEL_INFO, "Listening for route connections on %s:%d", cf->host,
+                *bound);
+    return TERN_OK;
+}
 
 static tern_rc do_listen(cl *c)
 {
-    if (c->conf.port < 0)
-        return TERN_OK;
-    tern_tls_spec t = tls_spec(c, false, NULL);
     int bound = 0;
-    tern_rc rc = c->api->listen(c->m, c->proto, c->conf.host, c->conf.port,
-                                c->conf.tls ? &t : NULL, &c->listener, &bound);
-    if (rc != TERN_OK) {
-        c->api->set_error(c->m, "cluster listen %s:%d: %s", c->conf.host, c->conf.port,
-                          c->api->error(c->m));
-        c->listener = 0;
-        return rc;
-    }
-    c->conf.port = bound;
-    c->api->log(c->m, TERN_LOG_LEVEL_INFO, "Listening for route connections on %s:%d",
-                c->conf.host, bound);
-    return TERN_OK;
+    tern_rc rc = listen_on(c, &c->conf, &c->listener, &bound);
+    if (rc == TERN_OK)
+        c->conf.port = bound;
+    return rc;
 }
 
 static void cl_free(cl *c)
@@ -624,6 +679,11 @@ static tern_rc cl_init(tern_module *m, const tern_host_api *api, const tern_conf
         rc = api->hook_register(m, TERN_EVT_INTEREST_REMOVED, TERN_PRIO_DEFAULT, cl_on_interest, c);
     if (rc == TERN_OK)
         rc = api->hook_register(m, TERN_EVT_INFO, TERN_PRIO_DEFAULT, cl_on_info_doc, c);
+    /* TERN_EVT_LAME_DUCK is newer than 1.1's first servers: without it
+     * peers only learn of lame duck mode when the routes close */
+    if (rc == TERN_OK &&
+        api->hook_register(m, TERN_EVT_LAME_DUCK, TERN_PRIO_DEFAULT, on_lame_duck, c) != TERN_OK)
+        api->log(m, TERN_LOG_LEVEL_DEBUG, "no lame duck event: peers are not told");
     if (rc == TERN_OK)
         rc = do_listen(c);
     set_advertise(c);
@@ -668,7 +728,37 @@ static tern_rc cl_reload(void *self, const tern_config *conf)
                     nc.tls_verify != c->conf.tls_verify || (nc.port < 0) != (c->conf.port < 0);
     if (!relisten && nc.port == 0)
         nc.port = c->conf.port;      /* keep the port picked for "any" */
+    /* the listener first: when the new address cannot be bound, nothing
+     * of this reload applies */
+    if (relisten) {
+        /* the same port must be released before it is bound again */
+        bool same_port = nc.port > 0 && nc.port == c->conf.port;
+        if (same_port && c->listener) {
+            c->api->unlisten(c->m, c->listener);
+            c->listener = 0;
+        }
+        uint64_t nl = 0;
+        int bound = 0;
+        rc = listen_on(c, &nc, &nl, &bound);
+        if (rc != TERN_OK) {
+            char why[512];
+            snprintf(why, sizeof why, "%s", c->api->error(c->m));
+            if (same_port && do_listen(c) != TERN_OK)
+                c->api->log(c->m, TERN_LOG_LEVEL_ERROR, "route listener %s:%d lost: %s",
+                            c->conf.host, c->conf.port, c->api->error(c->m));
+            pthread_mutex_unlock(&c->mu);
+            c->api->set_error(c->m, "%s (nothing of the reload applied)", why);
+            cl_conf_free(&nc);
+            return rc;
+        }
+        if (c->listener)
+            c->api->unlisten(c->m, c->listener);
+        c->listener = nl;
+        nc.port = bound;
+    }
     bool auth_changed = !str_eq(nc.user, c->conf.user) || !str_eq(nc.pass, c->conf.pass);
+    bool perms_changed = !cl_perm_equal(&nc.import_, &c->conf.import_) ||
+                         !cl_perm_equal(&nc.export_, &c->conf.export_);
     bool name_changed = !str_eq(nc.name, c->conf.name);
 
     /* seed routes: drop removed ones, add new ones */
@@ -724,7 +814,6 @@ static tern_rc cl_reload(void *self, const tern_config *conf)
             }
     }
     bool adv_changed = nc.no_advertise != c->conf.no_advertise || !str_eq(nc.advertise, c->conf.advertise);
-    uint64_t old_listener = c->listener;
     cl_conf old = c->conf;
     c->conf = nc;
     if (name_changed) {
@@ -737,21 +826,11 @@ static tern_rc cl_reload(void *self, const tern_config *conf)
         /* the mesh re-forms under the new name */
         for (cl_route *r = c->routes; r; r = r->next)
             c->api->conn_close(c->m, r->id, "Cluster Name Changed");
-    }
-    rc = TERN_OK;
-    if (relisten) {
-        if (old_listener)
-            c->api->unlisten(c->m, old_listener);
-        c->listener = 0;
-        rc = do_listen(c);
-        if (rc != TERN_OK && old.port >= 0) {
-            /* keep serving on the old address */
-            cl_conf bad = c->conf;
-            c->conf = old;
-            old = bad;
-            tern_rc rc2 = do_listen(c);
-            (void)rc2;
-        }
+    } else if (perms_changed) {
+        /* interest crossed under the old filters: the routes re-form and
+         * exchange it again under the new ones */
+        for (cl_route *r = c->routes; r; r = r->next)
+            c->api->conn_close(c->m, r->id, "Route Permissions Changed");
     }
     set_advertise(c);
     if (adv_changed) {

@@ -12,9 +12,11 @@
 #define CL_CLUSTER_H
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 
+#include <jansson.h>
 #include <tern/module.h>
 
 #include "rconf.h"
@@ -62,6 +64,13 @@ typedef struct cl_route {
     bool pinged;                 /* the first PING went out */
     int pings_out;
     uint64_t created_ms, last_ping_ms;
+    uint64_t ping_sent_us;       /* the unanswered PING's time (0: none) */
+    int64_t rtt_us;              /* the last PING's round trip (-1: none yet) */
+    json_t *rsubs;               /* the peer's interest kept: "acc subj [q]" -> subject */
+    /* routez counters: written on the route's thread, read anywhere */
+    _Atomic uint64_t in_msgs, out_msgs, in_bytes, out_bytes;
+    _Atomic int64_t last_ns;     /* wall clock of the last inbound message or interest */
+    int64_t start_ns;            /* wall clock of the connection */
     struct cl_route *next;
 } cl_route;
 
@@ -106,11 +115,15 @@ struct cl {
     bool urls_dirty;             /* connect_urls for clients to recompute */
     bool info_dirty;             /* the cluster name clients see changed */
     char *urls_sent;             /* the connect_urls JSON last given to clients */
+    bool ldm;                    /* this server is in lame duck mode */
     cl_route *routes;
     cl_dial *dials;
 };
 
 uint64_t cl_now_ms(void);
+uint64_t cl_now_us(void);
+/* Wall clock, ns since the epoch. */
+int64_t cl_wall_ns(void);
 /* n-1 random letters and digits, NUL-terminated. Any thread. */
 void cl_random_text(char *out, size_t n);
 /* The state of module m (for a dial that failed before open). */

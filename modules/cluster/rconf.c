@@ -128,8 +128,94 @@ bool cl_url_same(const cl_url *a, const cl_url *b)
     return a->port == b->port && a->host && b->host && !strcasecmp(a->host, b->host);
 }
 
+static void strv_free(char **v, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        free(v[i]);
+    free(v);
+}
+
+static void perm_free(cl_perm *p)
+{
+    strv_free(p->allow, p->nallow);
+    strv_free(p->deny, p->ndeny);
+    memset(p, 0, sizeof *p);
+}
+
+/* A pattern's token-wise match of subject, the subject's wildcards being
+ * plain tokens that only a wildcard of the pattern covers. */
+static bool subject_covered(const char *pat, const char *subj)
+{
+    for (;;) {
+        const char *pe = strchr(pat, '.'), *se = strchr(subj, '.');
+        size_t pl = pe ? (size_t)(pe - pat) : strlen(pat);
+        size_t sl = se ? (size_t)(se - subj) : strlen(subj);
+        if (pl == 1 && pat[0] == '>')
+            return sl > 0;
+        if (!(pl == 1 && pat[0] == '*') && (pl != sl || memcmp(pat, subj, pl)))
+            return false;
+        if (!pe || !se)
+            return !pe && !se;
+        pat = pe + 1;
+        subj = se + 1;
+    }
+}
+
+bool cl_perm_allows(const cl_perm *p, const char *subject)
+{
+    bool ok = !p->allow;
+    for (size_t i = 0; !ok && i < p->nallow; i++)
+        ok = subject_covered(p->allow[i], subject);
+    for (size_t i = 0; ok && i < p->ndeny; i++)
+        ok = !subject_covered(p->deny[i], subject);
+    return ok;
+}
+
+bool cl_perm_set(const cl_perm *p)
+{
+    return p->allow || p->ndeny;
+}
+
+static bool strv_equal(char *const *a, size_t na, char *const *b, size_t nb)
+{
+    if (na != nb || (!a) != (!b))
+        return false;
+    for (size_t i = 0; i < na; i++)
+        if (strcmp(a[i], b[i]))
+            return false;
+    return true;
+}
+
+bool cl_perm_equal(const cl_perm *a, const cl_perm *b)
+{
+    return strv_equal(a->allow, a->nallow, b->allow, b->nallow) &&
+           strv_equal(a->deny, a->ndeny, b->deny, b->ndeny);
+}
+
+static json_t *strv_json(char *const *v, size_t n)
+{
+    json_t *a = json_array();
+    for (size_t i = 0; i < n; i++)
+        json_array_append_new(a, json_string(v[i]));
+    return a;
+}
+
+json_t *cl_perm_json(const cl_perm *p)
+{
+    if (!cl_perm_set(p))
+        return NULL;
+    json_t *o = json_object();
+    if (p->allow)
+        json_object_set_new(o, "allow", strv_json(p->allow, p->nallow));
+    if (p->ndeny)
+        json_object_set_new(o, "deny", strv_json(p->deny, p->ndeny));
+    return o;
+}
+
 void cl_conf_free(cl_conf *c)
 {
+    perm_free(&c->import_);
+    perm_free(&c->export_);
     free(c->name);
     free(c->host);
     for (size_t i = 0; i < c->nroutes; i++)
@@ -147,8 +233,11 @@ void cl_conf_free(cl_conf *c)
 
 static const char *const top_keys[] = {
     "name", "listen", "routes", "authorization", "tls", "no_advertise", "connect_retries",
-    "advertise", "client_advertise", "connect_error_reports", "reconnect_error_reports", NULL,
+    "advertise", "client_advertise", "connect_error_reports", "reconnect_error_reports",
+    "permissions", NULL,
 };
+static const char *const perm_keys[] = { "import", "export", NULL };
+static const char *const perm_list_keys[] = { "allow", "deny", NULL };
 static const char *const auth_keys[] = { "user", "password", "token", "timeout", NULL };
 static const char *const tls_keys[] = { "cert", "key", "ca", "verify", "timeout", NULL };
 
@@ -181,6 +270,48 @@ static tern_rc opt_path(tern_module *m, const tern_host_api *api, const tern_con
     *out = strdup(p);
     api->free(p);
     return *out ? TERN_OK : TERN_ENOMEM;
+}
+
+/* A subject or a list of subjects, appended to *v. */
+static tern_rc subject_list(tern_module *m, const tern_host_api *api, const tern_config *n,
+                            char ***v, size_t *nv)
+{
+    bool list = api->conf_type(n) == 3;
+    size_t cnt = list ? api->conf_len(n) : 1;
+    char **nvv = realloc(*v, (*nv + cnt + 1) * sizeof **v);
+    if (!nvv)
+        return TERN_ENOMEM;
+    *v = nvv;
+    for (size_t i = 0; i < cnt; i++) {
+        const tern_config *it = list ? api->conf_at(n, i) : n;
+        const char *s;
+        tern_rc rc = api->conf_str(m, it, &s);
+        if (rc)
+            return rc;
+        if (!*s || strpbrk(s, " \t\r\n"))
+            return api->conf_error(m, it, "permissions: invalid subject \"%s\"", s);
+        if (!((*v)[*nv] = strdup(s)))
+            return TERN_ENOMEM;
+        (*nv)++;
+    }
+    return TERN_OK;
+}
+
+/* import/export: a subject, a list (the allow list), or {allow, deny}. */
+static tern_rc read_perm(tern_module *m, const tern_host_api *api, const tern_config *n,
+                         cl_perm *p)
+{
+    if (!n || api->conf_type(n) == 0)
+        return TERN_OK;
+    if (api->conf_type(n) != 2)
+        return subject_list(m, api, n, &p->allow, &p->nallow);
+    tern_rc rc = api->conf_check_keys(m, n, perm_list_keys);
+    const tern_config *a = api->conf_get(n, "allow"), *d = api->conf_get(n, "deny");
+    if (rc == TERN_OK && a && api->conf_type(a) != 0)
+        rc = subject_list(m, api, a, &p->allow, &p->nallow);
+    if (rc == TERN_OK && d && api->conf_type(d) != 0)
+        rc = subject_list(m, api, d, &p->deny, &p->ndeny);
+    return rc;
 }
 
 #define TRY(x)                  \
@@ -299,6 +430,16 @@ tern_rc cl_conf_read(tern_module *m, const tern_host_api *api, const tern_config
         if (out->auth_timeout_ms == 2000)   /* nats-server: tls timeout + 1 s */
             out->auth_timeout_ms = out->tls_timeout_ms + 1000;
     }
+    const tern_config *perms = api->conf_get(conf, "permissions");
+    if (perms && api->conf_type(perms) != 0) {
+        if (api->conf_type(perms) != 2) {
+            cl_conf_free(out);
+            return api->conf_error(m, perms, "permissions: expected a map with import/export");
+        }
+        TRY(api->conf_check_keys(m, perms, perm_keys));
+        TRY(read_perm(m, api, api->conf_get(perms, "import"), &out->import_));
+        TRY(read_perm(m, api, api->conf_get(perms, "export"), &out->export_));
+    }
     tern_rc rc = api->conf_bool(m, api->conf_get(conf, "no_advertise"), &out->no_advertise);
     if (rc != TERN_OK && rc != TERN_ENOENT)
         TRY(rc);
@@ -365,6 +506,71 @@ static tern_rc map_auth(tern_module *m, const tern_host_api *api, const tern_con
         } else {
             return api->conf_error(m, x, "'cluster.authorization.%s' is not supported", k);
         }
+    }
+    return TERN_OK;
+}
+
+/* A nats-server permission value (subject, list, or {allow, deny}) as
+ * JSON. */
+static tern_rc perm_value_json(tern_module *m, const tern_host_api *api, const tern_config *v,
+                               json_t **out)
+{
+    int t = api->conf_type(v);
+    if (t == 1)
+        return scalar_json(m, api, v, out);
+    if (t == 3) {
+        json_t *a = json_array();
+        *out = a;
+        for (size_t i = 0; i < api->conf_len(v); i++) {
+            json_t *j;
+            if (scalar_json(m, api, api->conf_at(v, i), &j))
+                return TERN_EINVAL;
+            json_array_append_new(a, j);
+        }
+        return TERN_OK;
+    }
+    if (t != 2)
+        return api->conf_error(m, v, "cluster permissions: expected a subject, a list or a map");
+    json_t *o = json_object();
+    *out = o;
+    for (size_t i = 0; i < api->conf_len(v); i++) {
+        const char *k = api->conf_key_at(v, i);
+        if (strcasecmp(k, "allow") && strcasecmp(k, "deny"))
+            return api->conf_error(m, api->conf_at(v, i), "'cluster.permissions.%s' is not supported", k);
+        json_t *j = NULL;
+        if (perm_value_json(m, api, api->conf_at(v, i), &j)) {
+            json_decref(j);
+            return TERN_EINVAL;
+        }
+        json_object_set_new(o, !strcasecmp(k, "allow") ? "allow" : "deny", j);
+    }
+    return TERN_OK;
+}
+
+/* nats-server reads cluster.permissions as user permissions: publish
+ * (pub, import) is the route's import, subscribe (sub, export) its
+ * export. */
+static tern_rc map_perms(tern_module *m, const tern_host_api *api, const tern_config *v, json_t *o)
+{
+    if (api->conf_type(v) != 2)
+        return api->conf_error(m, v, "cluster permissions: expected a map");
+    json_t *p = json_object();
+    json_object_set_new(o, "permissions", p);
+    for (size_t i = 0; i < api->conf_len(v); i++) {
+        const char *k = api->conf_key_at(v, i);
+        const tern_config *x = api->conf_at(v, i);
+        const char *dst = (!strcasecmp(k, "import") || !strcasecmp(k, "publish") || !strcasecmp(k, "pub"))
+                              ? "import"
+                          : (!strcasecmp(k, "export") || !strcasecmp(k, "subscribe") || !strcasecmp(k, "sub"))
+                              ? "export" : NULL;
+        if (!dst)
+            return api->conf_error(m, x, "'cluster.permissions.%s' is not supported", k);
+        json_t *j = NULL;
+        if (perm_value_json(m, api, x, &j)) {
+            json_decref(j);
+            return TERN_EINVAL;
+        }
+        json_object_set_new(p, dst, j);
     }
     return TERN_OK;
 }
@@ -476,6 +682,8 @@ tern_rc cl_conf_nats_map(tern_module *m, const tern_host_api *api, const char *k
             rc = map_auth(m, api, v, o);
         } else if (!strcasecmp(k, "tls")) {
             rc = map_tls(m, api, v, o);
+        } else if (!strcasecmp(k, "permissions")) {
+            rc = map_perms(m, api, v, o);
         } else if (!strcasecmp(k, "advertise") || !strcasecmp(k, "cluster_advertise")) {
             if (!(rc = scalar_json(m, api, v, &j)))
                 json_object_set_new(o, "advertise", j);

@@ -7,6 +7,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <jansson.h>
 #include <tern/module.h>
 
 /* A route URL: nats-route://[user[:pass]@]host:port[/] */
@@ -16,6 +17,15 @@ typedef struct cl_url {
     int port;
     char *user, *pass;           /* NULL: none */
 } cl_url;
+
+/* One direction of cluster.permissions: subjects allowed (NULL: all)
+ * minus subjects denied. */
+typedef struct cl_perm {
+    char **allow;                /* NULL: no allow list (everything) */
+    size_t nallow;
+    char **deny;
+    size_t ndeny;
+} cl_perm;
 
 typedef struct cl_conf {
     char *name;                  /* NULL: generated (dynamic) */
@@ -35,6 +45,10 @@ typedef struct cl_conf {
     int64_t connect_error_reports;    /* log every Nth failed dial of a never-connected seed */
     int64_t reconnect_error_reports;  /* … and of a route that was connected before */
     char *client_advertise;      /* host[:port] clients are told instead of the client listen address */
+    /* cluster.permissions: import filters the interest this server
+     * announces (what it receives), export the interest it accepts from
+     * peers (what it sends), as nats-server's route permissions */
+    cl_perm import_, export_;
 } cl_conf;
 
 /* Parse a route URL. 0, or -1 with err. */
@@ -42,6 +56,17 @@ int cl_url_parse(const char *text, cl_url *out, char *err, size_t errlen);
 void cl_url_free(cl_url *u);
 /* Whether two URLs name the same host:port (case-insensitive host). */
 bool cl_url_same(const cl_url *a, const cl_url *b);
+
+/* Whether subject (wildcards are tokens a pattern's wildcard must
+ * cover, as nats-server's sublist match of a subscription subject) passes
+ * p: allowed by the allow list (when there is one) and not denied. */
+bool cl_perm_allows(const cl_perm *p, const char *subject);
+/* Whether p has any rule. */
+bool cl_perm_set(const cl_perm *p);
+/* Whether two permission sets are equal. */
+bool cl_perm_equal(const cl_perm *a, const cl_perm *b);
+/* {"allow":[..],"deny":[..]} (only the lists present), NULL when unset. */
+json_t *cl_perm_json(const cl_perm *p);
 
 /* Read modules.cluster (conf may be NULL: defaults). TERN_EINVAL with
  * api->error(m) set. */

@@ -17,6 +17,7 @@ static void route_free(cl_route *r)
     free(r->remote_name);
     free(r->user);
     free(r->pass);
+    json_decref(r->rsubs);
     free(r);
 }
 
@@ -62,6 +63,10 @@ tern_verdict cl_on_interest(tern_module *m, const tern_evt_hdr *hdr, void *ud)
      * business, and gateways/leaf nodes are not re-announced here */
     if (ev->source != 0)
         return TERN_VERDICT_IGNORE;
+    /* cluster.permissions import: interest in what this server may not
+     * receive is not announced (workers run, so no reload changes conf) */
+    if (!cl_perm_allows(&c->conf.import_, ev->subject))
+        return TERN_VERDICT_IGNORE;
     cl_buf b = { .b = NULL };
     if (hdr->evt == TERN_EVT_INTEREST_ADDED)
         cl_frame_sub(&b, ev->account, ev->subject, ev->queue, ev->count);
@@ -76,10 +81,17 @@ tern_verdict cl_on_interest(tern_module *m, const tern_evt_hdr *hdr, void *ud)
     return TERN_VERDICT_IGNORE;
 }
 
+typedef struct dump_ctx {
+    cl_buf *b;
+    const cl_perm *import_;
+} dump_ctx;
+
 static void dump_one(const char *account, const char *subject, const char *queue,
                      uint32_t count, void *ud)
 {
-    cl_frame_sub(ud, account, subject, queue, count);
+    dump_ctx *d = ud;
+    if (cl_perm_allows(d->import_, subject))
+        cl_frame_sub(d->b, account, subject, queue, count);
 }
 
 /* The initial dump: every local interest of every account. Events that
@@ -88,7 +100,8 @@ static void dump_one(const char *account, const char *subject, const char *queue
 static void send_all_interest(cl *c, cl_route *r)
 {
     cl_buf dump = { .b = NULL };
-    c->api->interest_walk(c->m, NULL, dump_one, &dump);
+    dump_ctx d = { &dump, &c->conf.import_ };
+    c->api->interest_walk(c->m, NULL, dump_one, &d);
     pthread_mutex_lock(&c->mu);
     if (dump.len && !dump.oom)
         c->api->conn_write(c->m, r->id, dump.b, dump.len);
@@ -116,6 +129,14 @@ static tern_rc on_open(tern_module *m, const tern_conn_info *ci, void *ud, void 
     r->port = ci->port;
     cl_parse_init(&r->parser);
     r->created_ms = r->last_ping_ms = cl_now_ms();
+    r->rtt_us = -1;
+    r->start_ns = cl_wall_ns();
+    atomic_store(&r->last_ns, r->start_ns);
+    r->rsubs = json_object();
+    if (!r->rsubs) {
+        free(r);
+        return TERN_ENOMEM;
+    }
 
     char nonce[24] = "";
     pthread_mutex_lock(&c->mu);
@@ -388,6 +409,10 @@ static int on_op(void *ud, const cl_op *op)
     case CL_OP_PONG:
         pthread_mutex_lock(&c->mu);
         r->pings_out = 0;
+        if (r->ping_sent_us) {
+            r->rtt_us = (int64_t)(cl_now_us() - r->ping_sent_us);
+            r->ping_sent_us = 0;
+        }
         pthread_mutex_unlock(&c->mu);
         return 0;
     case CL_OP_OK:
@@ -400,14 +425,41 @@ static int on_op(void *ud, const cl_op *op)
         return 1;
     case CL_OP_SUB:
     case CL_OP_UNSUB: {
+        /* LS+/LS- (leaf-origin interest of a peer with leaf nodes) count
+         * like RS+/RS-: their key leaves the origin out, as nats-server's */
+        atomic_store(&r->last_ns, cl_wall_ns());
+        /* cluster.permissions export: interest in what this server may not
+         * send is ignored (nats-server: debug log only) */
+        if (!cl_perm_allows(&c->conf.export_, op->subject)) {
+            api->log(c->m, TERN_LOG_LEVEL_DEBUG, "route %s:%d: interest in \"%s\" not exported",
+                     r->ip, r->port, op->subject);
+            return 0;
+        }
         tern_rc rc = api->link_interest(c->m, r->id, op->account, op->subject, op->queue,
                                         op->kind == CL_OP_SUB ? op->weight : 0);
+        if (rc == TERN_OK) {
+            char key[1024];
+            snprintf(key, sizeof key, "%s %s%s%s", op->account, op->subject, op->queue ? " " : "",
+                     op->queue ? op->queue : "");
+            pthread_mutex_lock(&c->mu);
+            if (op->kind == CL_OP_SUB)
+                json_object_set_new(r->rsubs, key, json_string(op->subject));
+            else
+                json_object_del(r->rsubs, key);
+            pthread_mutex_unlock(&c->mu);
+        }
         if (rc == TERN_ENOENT)
             api->log(c->m, TERN_LOG_LEVEL_DEBUG, "unknown account \"%s\" for remote subject \"%s\"",
                      op->account, op->subject);
         return 0;
     }
     case CL_OP_MSG: {
+        /* LMSG (a message that entered the peer's cluster from a leaf
+         * node) is delivered like RMSG: this server has no leaf nodes the
+         * origin would exclude */
+        atomic_fetch_add(&r->in_msgs, 1);
+        atomic_fetch_add(&r->in_bytes, op->len);
+        atomic_store(&r->last_ns, cl_wall_ns());
         tern_rc rc = api->link_publish(c->m, r->id, op->account, op->subject, op->reply, op->data,
                                        op->hdr_len, op->len, op->queues, op->nqueues,
                                        TERN_LINK_PUB_QUEUES_LISTED | TERN_LINK_PUB_NO_SAME_PROTO);
@@ -438,6 +490,12 @@ static tern_rc on_data(tern_module *m, uint64_t conn, void *conn_ud, const void 
 static void on_msg(tern_module *m, uint64_t conn, void *conn_ud, const tern_link_msg *msg)
 {
     cl_route *r = conn_ud;
+    /* cluster.permissions export also holds for messages a wildcard
+     * interest would carry (nats-server's deny filter on routes) */
+    if (!cl_perm_allows(&r->cl->conf.export_, msg->subject))
+        return;
+    atomic_fetch_add(&r->out_msgs, 1);
+    atomic_fetch_add(&r->out_bytes, msg->len);
     cl_buf_reset(&r->out);
     cl_frame_msg(&r->out, msg->account, msg->subject, msg->reply, msg->queues, msg->nqueues,
                  msg->data, msg->hdr_len, msg->len, r->headers);

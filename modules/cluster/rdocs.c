@@ -1,23 +1,177 @@
-/* "routez" for the monitor module (TERN_EVT_INFO), shaped like
- * nats-server's /routez. */
+/* "routez" for the monitor module (TERN_EVT_INFO), with nats-server
+ * 2.9's keys: the same objects, the same omissions (Go's omitempty), the
+ * same duration and time spellings. */
 #include "cluster.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 #include <jansson.h>
 
-static json_t *now_rfc3339(void)
+/* RFC 3339 in UTC with Go's RFC3339Nano trimming of the fraction. */
+static json_t *time_json(int64_t ns)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
+    time_t secs = (time_t)(ns / 1000000000);
+    long frac = (long)(ns % 1000000000);
     struct tm tm;
-    gmtime_r(&ts.tv_sec, &tm);
-    char b[64], out[80];
+    gmtime_r(&secs, &tm);
+    char b[64], f[16] = "", out[96];
     strftime(b, sizeof b, "%Y-%m-%dT%H:%M:%S", &tm);
-    snprintf(out, sizeof out, "%s.%09ldZ", b, ts.tv_nsec);
+    if (frac) {
+        snprintf(f, sizeof f, ".%09ld", frac);
+        for (size_t n = strlen(f); f[n - 1] == '0'; n--)
+            f[n - 1] = '\0';
+    }
+    snprintf(out, sizeof out, "%s%sZ", b, f);
     return json_string(out);
+}
+
+/* nats-server's myUptime: whole seconds as [Ny][Nd][Nh][Nm]Ns. */
+static json_t *uptime_json(int64_t ns)
+{
+    long long s = ns / 1000000000, m = s / 60, h = m / 60, d = h / 24, y = d / 365;
+    char b[80];
+    if (y)
+        snprintf(b, sizeof b, "%lldy%lldd%lldh%lldm%llds", y, d % 365, h % 24, m % 60, s % 60);
+    else if (d)
+        snprintf(b, sizeof b, "%lldd%lldh%lldm%llds", d, h % 24, m % 60, s % 60);
+    else if (h)
+        snprintf(b, sizeof b, "%lldh%lldm%llds", h, m % 60, s % 60);
+    else if (m)
+        snprintf(b, sizeof b, "%lldm%llds", m, s % 60);
+    else
+        snprintf(b, sizeof b, "%llds", s);
+    return json_string(b);
+}
+
+/* v/unit with the fraction's trailing zeros trimmed, then the unit name. */
+static void frac_text(char *out, size_t n, long long v, long long unit, int digits, const char *name)
+{
+    char f[24] = "";
+    if (v % unit) {
+        snprintf(f, sizeof f, ".%0*lld", digits, v % unit);
+        for (size_t k = strlen(f); f[k - 1] == '0'; k--)
+            f[k - 1] = '\0';
+    }
+    snprintf(out, n, "%lld%s%s", v / unit, f, name);
+}
+
+/* Go's time.Duration.String() of a round trip. */
+static json_t *rtt_json(int64_t us)
+{
+    long long ns = (long long)us * 1000;
+    char b[64];
+    if (ns < 1000000)
+        frac_text(b, sizeof b, ns, 1000, 3, "\xc2\xb5s");
+    else if (ns < 1000000000)
+        frac_text(b, sizeof b, ns, 1000000, 6, "ms");
+    else {
+        long long s = ns / 1000000000, h = s / 3600, m = (s / 60) % 60;
+        char sec[40];
+        frac_text(sec, sizeof sec, ns % 60000000000LL, 1000000000, 9, "s");
+        if (h)
+            snprintf(b, sizeof b, "%lldh%lldm%s", h, m, sec);
+        else if (m)
+            snprintf(b, sizeof b, "%lldm%s", m, sec);
+        else
+            snprintf(b, sizeof b, "%s", sec);
+    }
+    return json_string(b);
+}
+
+/* subs=1/true: subject list; subs=detail: objects (the kernel already
+ * refused other values). */
+static int subs_mode(const char *query)
+{
+    const char *v = NULL;
+    for (const char *p = query; p && *p;) {
+        if (!strncasecmp(p, "subs=", 5)) {
+            v = p + 5;
+            break;
+        }
+        p = strchr(p, '&');
+        p = p ? p + 1 : NULL;
+    }
+    if (!v)
+        return 0;
+    size_t n = strcspn(v, "&");
+    if (n == 6 && !strncasecmp(v, "detail", 6))
+        return 2;
+    return (n == 1 && (*v == '1' || *v == 't' || *v == 'T')) || (n == 4 && !strncasecmp(v, "true", 4));
+}
+
+/* The subscriptions_list_detail entry of a remote interest key
+ * "account subject [queue]". */
+static json_t *sub_detail(const char *key, uint64_t rid)
+{
+    char buf[1024];
+    snprintf(buf, sizeof buf, "%s", key);
+    char *save = NULL;
+    const char *acc = strtok_r(buf, " ", &save);
+    const char *subj = strtok_r(NULL, " ", &save);
+    const char *q = strtok_r(NULL, " ", &save);
+    json_t *d = json_object();
+    json_object_set_new(d, "account", json_string(acc ? acc : ""));
+    json_object_set_new(d, "subject", json_string(subj ? subj : ""));
+    if (q)
+        json_object_set_new(d, "qgroup", json_string(q));
+    json_object_set_new(d, "sid", json_string(key));
+    json_object_set_new(d, "msgs", json_integer(0));
+    json_object_set_new(d, "cid", json_integer((json_int_t)rid));
+    return d;
+}
+
+static void set_perm(json_t *o, const char *key, json_t *perm)
+{
+    if (json_is_object(perm))
+        json_object_set(o, key, perm);
+}
+
+static json_t *route_json(cl *c, const cl_route *r, int64_t now, int subs)
+{
+    bool configured = false;
+    for (cl_dial *d = c->dials; d; d = d->next)
+        configured = configured || (d->conn == r->id && d->explicit_);
+    int64_t last = atomic_load(&r->last_ns);
+    json_t *x = json_object();
+    json_object_set_new(x, "rid", json_integer((json_int_t)r->id));
+    json_object_set_new(x, "remote_id", json_string(r->remote_id));
+    json_object_set_new(x, "did_solicit", json_boolean(r->outbound));
+    json_object_set_new(x, "is_configured", json_boolean(configured));
+    json_object_set_new(x, "ip", json_string(r->ip));
+    json_object_set_new(x, "port", json_integer(r->port));
+    json_object_set_new(x, "start", time_json(r->start_ns));
+    json_object_set_new(x, "last_activity", time_json(last));
+    if (r->rtt_us >= 0)
+        json_object_set_new(x, "rtt", rtt_json(r->rtt_us));
+    json_object_set_new(x, "uptime", uptime_json(now - r->start_ns));
+    json_object_set_new(x, "idle", uptime_json(now - last));
+    /* the peer's own cluster.permissions, from its INFO */
+    set_perm(x, "import", json_object_get(r->info.json, "import"));
+    set_perm(x, "export", json_object_get(r->info.json, "export"));
+    /* the kernel owns the write buffers: nothing is pending here */
+    json_object_set_new(x, "pending_size", json_integer(0));
+    json_object_set_new(x, "in_msgs", json_integer((json_int_t)atomic_load(&r->in_msgs)));
+    json_object_set_new(x, "out_msgs", json_integer((json_int_t)atomic_load(&r->out_msgs)));
+    json_object_set_new(x, "in_bytes", json_integer((json_int_t)atomic_load(&r->in_bytes)));
+    json_object_set_new(x, "out_bytes", json_integer((json_int_t)atomic_load(&r->out_bytes)));
+    json_object_set_new(x, "subscriptions", json_integer((json_int_t)json_object_size(r->rsubs)));
+    if (subs && json_object_size(r->rsubs)) {
+        json_t *list = json_array();
+        const char *key;
+        json_t *v;
+        json_object_foreach(r->rsubs, key, v) {
+            if (subs == 2)
+                json_array_append_new(list, sub_detail(key, r->id));
+            else
+                json_array_append(list, v);
+        }
+        json_object_set_new(x, subs == 2 ? "subscriptions_list_detail" : "subscriptions_list", list);
+    }
+    return x;
 }
 
 tern_verdict cl_on_info_doc(tern_module *m, const tern_evt_hdr *hdr, void *ud)
@@ -27,28 +181,26 @@ tern_verdict cl_on_info_doc(tern_module *m, const tern_evt_hdr *hdr, void *ud)
     tern_evt_info *ev = (tern_evt_info *)hdr;
     if (!ev->name || strcmp(ev->name, "routez"))
         return TERN_VERDICT_IGNORE;
+    /* the query is a 1.1 field: read it only when the server sent it */
+    const char *query = hdr->size >= offsetof(tern_evt_info, query) + sizeof ev->query ? ev->query
+                                                                                       : NULL;
+    int subs = subs_mode(query);
+    int64_t now = cl_wall_ns();
     json_t *o = json_object();
     json_t *routes = json_array();
     pthread_mutex_lock(&c->mu);
     json_object_set_new(o, "server_id", json_string(c->server_id));
-    json_object_set_new(o, "server_name", json_string(c->server_name));
-    json_object_set_new(o, "now", now_rfc3339());
+    json_object_set_new(o, "now", time_json(now));
+    json_t *imp = cl_perm_json(&c->conf.import_), *exp = cl_perm_json(&c->conf.export_);
+    if (imp)
+        json_object_set_new(o, "import", imp);
+    if (exp)
+        json_object_set_new(o, "export", exp);
     size_t n = 0;
     for (cl_route *r = c->routes; r; r = r->next) {
         if (r->state != CL_R_REGISTERED)
             continue;
-        bool configured = false;
-        for (cl_dial *d = c->dials; d; d = d->next)
-            configured = configured || (d->conn == r->id && d->explicit_);
-        json_t *x = json_object();
-        json_object_set_new(x, "rid", json_integer((json_int_t)r->id));
-        json_object_set_new(x, "remote_id", json_string(r->remote_id));
-        json_object_set_new(x, "remote_name", json_string(r->remote_name ? r->remote_name : ""));
-        json_object_set_new(x, "did_solicit", json_boolean(r->outbound));
-        json_object_set_new(x, "is_configured", json_boolean(configured));
-        json_object_set_new(x, "ip", json_string(r->ip));
-        json_object_set_new(x, "port", json_integer(r->port));
-        json_array_append_new(routes, x);
+        json_array_append_new(routes, route_json(c, r, now, subs));
         n++;
     }
     pthread_mutex_unlock(&c->mu);

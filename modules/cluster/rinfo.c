@@ -60,6 +60,13 @@ char *cl_info_line(const cl_self *self, const char *nonce)
             json_array_append_new(a, json_string(self->connect_urls[i]));
         json_object_set_new(o, "connect_urls", a);
     }
+    set_true(o, "ldm", self->ldm);
+    if (self->import_)
+        json_object_set(o, "import", self->import_);
+    if (self->export_)
+        json_object_set(o, "export", self->export_);
+    /* leaf-origin interest and messages (LS+/LMSG) are understood */
+    json_object_set_new(o, "lnoc", json_true());
     return line("INFO", o, " \r\n");
 }
 
@@ -174,6 +181,7 @@ char *cl_connect_line(const cl_connect *c)
     set_str(o, "name", c->name);
     json_object_set_new(o, "cluster", json_string(c->cluster ? c->cluster : ""));
     set_true(o, "cluster_dynamic", c->dynamic);
+    json_object_set_new(o, "lnoc", json_true());
     return line("CONNECT", o, "\r\n");
 }
 

@@ -25,6 +25,8 @@ typedef struct cl_self {
     bool dynamic;                /* the cluster name was generated */
     const char *const *connect_urls;   /* NULL when no_advertise */
     size_t n_connect_urls;
+    bool ldm;                    /* entering lame duck mode */
+    json_t *import_, *export_;   /* cluster.permissions (borrowed), NULL: none */
 } cl_self;
 
 /* A peer's route INFO. */

@@ -274,7 +274,7 @@ static void test_info_line(void **state)
     assert_string_equal(l, "INFO {\"server_id\":\"NABC\",\"server_name\":\"n1\",\"version\":\"2.9.10\","
                            "\"proto\":2,\"host\":\"127.0.0.1\",\"port\":6222,\"headers\":true,"
                            "\"max_payload\":1048576,\"nonce\":\"nonce1\",\"cluster\":\"c1\","
-                           "\"connect_urls\":[\"127.0.0.1:4222\"]} \r\n");
+                           "\"connect_urls\":[\"127.0.0.1:4222\"],\"lnoc\":true} \r\n");
     free(l);
     s.auth_required = s.tls_required = s.dynamic = true;
     s.ip = "nats-route://10.0.0.1:7000/";
@@ -284,7 +284,20 @@ static void test_info_line(void **state)
     assert_non_null(strstr(l, "\"cluster_dynamic\":true,\"ip\":\"nats-route://10.0.0.1:7000/\""));
     assert_null(strstr(l, "nonce"));
     assert_null(strstr(l, "connect_urls"));
+    assert_null(strstr(l, "ldm"));
     free(l);
+    /* lame duck mode and cluster.permissions, where 2.9.10 puts them */
+    json_t *imp = json_pack("{s[s]}", "allow", "foo.>");
+    json_t *exp = json_pack("{s[s]}", "deny", "bar");
+    s.ldm = true;
+    s.import_ = imp;
+    s.export_ = exp;
+    l = cl_info_line(&s, NULL);
+    assert_non_null(strstr(l, "\"ldm\":true,\"import\":{\"allow\":[\"foo.>\"]},"
+                              "\"export\":{\"deny\":[\"bar\"]},\"lnoc\":true} \r\n"));
+    free(l);
+    json_decref(imp);
+    json_decref(exp);
 }
 
 static void test_info_parse_and_gossip(void **state)
@@ -330,7 +343,7 @@ static void test_connect(void **state)
     /* nats-server's connectInfo field order and omissions */
     assert_string_equal(l, "CONNECT {\"echo\":true,\"verbose\":false,\"pedantic\":false,\"user\":\"ru\","
                            "\"pass\":\"rp\",\"tls_required\":false,\"headers\":true,\"name\":\"NME\","
-                           "\"cluster\":\"c1\"}\r\n");
+                           "\"cluster\":\"c1\",\"lnoc\":true}\r\n");
     free(l);
     cl_connect_in in;
     char err[100];
@@ -403,6 +416,48 @@ static void test_connect_urls(void **state)
     free(js);
 }
 
+/* cluster.permissions matching: nats-server's sublist match of a
+ * (possibly wildcard) subject against allow/deny patterns. */
+static void test_perms(void **state)
+{
+    (void)state;
+    char *allow[] = { "foo.>", "bar.*", "baz" }, *deny[] = { "foo.secret", "bar.>" };
+    cl_perm none = { 0 };
+    assert_true(cl_perm_allows(&none, "anything.>"));
+    assert_false(cl_perm_set(&none));
+    cl_perm a = { .allow = allow, .nallow = 3 };
+    assert_true(cl_perm_allows(&a, "foo.x"));
+    assert_true(cl_perm_allows(&a, "foo.x.y"));
+    assert_true(cl_perm_allows(&a, "foo.*"));
+    assert_true(cl_perm_allows(&a, "foo.>"));
+    assert_false(cl_perm_allows(&a, "foo"));
+    assert_true(cl_perm_allows(&a, "bar.x"));
+    assert_true(cl_perm_allows(&a, "bar.*"));
+    assert_true(cl_perm_allows(&a, "bar.>"));       /* nats-server: '*' covers any one token */
+    assert_false(cl_perm_allows(&a, "bar.x.y"));
+    assert_true(cl_perm_allows(&a, "baz"));
+    assert_false(cl_perm_allows(&a, "baz.x"));
+    assert_false(cl_perm_allows(&a, ">"));
+    cl_perm d = { .deny = deny, .ndeny = 2 };
+    assert_true(cl_perm_set(&d));
+    assert_false(cl_perm_allows(&d, "foo.secret"));
+    assert_true(cl_perm_allows(&d, "foo.>"));        /* the message filter drops foo.secret */
+    assert_false(cl_perm_allows(&d, "bar.x"));
+    assert_true(cl_perm_allows(&d, "bar"));
+    cl_perm ad = { .allow = allow, .nallow = 3, .deny = deny, .ndeny = 2 };
+    assert_false(cl_perm_allows(&ad, "bar.x"));
+    assert_true(cl_perm_allows(&ad, "foo.y"));
+    assert_true(cl_perm_equal(&ad, &ad));
+    assert_false(cl_perm_equal(&a, &ad));
+    assert_false(cl_perm_equal(&none, &d));
+    json_t *j = cl_perm_json(&ad);
+    char *t = json_dumps(j, JSON_COMPACT | JSON_PRESERVE_ORDER);
+    assert_string_equal(t, "{\"allow\":[\"foo.>\",\"bar.*\",\"baz\"],\"deny\":[\"foo.secret\",\"bar.>\"]}");
+    free(t);
+    json_decref(j);
+    assert_null(cl_perm_json(&none));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -418,6 +473,7 @@ int main(void)
         cmocka_unit_test(test_connect),
         cmocka_unit_test(test_urls),
         cmocka_unit_test(test_connect_urls),
+        cmocka_unit_test(test_perms),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
