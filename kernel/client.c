@@ -426,6 +426,11 @@ static int on_pub(void *ud, const tern_pub_args *m)
     tern_worker *w = c->w;
     trace_in(c, "%s %.*s%s%.*s %zu", m->hpub ? "HPUB" : "PUB", (int)m->subject_len, m->subject,
              m->reply ? " " : "", (int)m->reply_len, m->reply ? m->reply : "", m->size);
+    if (m->size > 0 && c->perms && tern_client_perms_of(c->perms)->max_payload == 0) {
+        tern_client_send_err(c, "Maximum Payload Violation");   /* user_payload_limit */
+        tern_client_close(c, TERN_CLOSE_MAX_PAYLOAD);
+        return TERN_PARSE_CLOSED;
+    }
     c->in_msgs++;
     c->in_bytes += m->size;
     stat_add(&w->stats.in_msgs, 1);
@@ -497,7 +502,9 @@ static int on_sub(void *ud, const char *subj, size_t subj_len, const char *queue
         send_sub_perm_err(c, subj, subj_len, queue, queue_len, sid, sid_len);
         return TERN_PARSE_OK;
     }
-    if (c->acc->max_subscriptions >= 0 && (int64_t)c->subs.n >= c->acc->max_subscriptions) {
+    const tern_perms *up = c->perms ? tern_client_perms_of(c->perms) : NULL;
+    if ((c->acc->max_subscriptions >= 0 && (int64_t)c->subs.n >= c->acc->max_subscriptions) ||
+        (up && up->max_subs >= 0 && (int64_t)c->subs.n >= up->max_subs)) {
         tern_client_send_err(c, "maximum subscriptions exceeded");
         return TERN_PARSE_OK;
     }
@@ -557,14 +564,20 @@ static int on_unsub(void *ud, const char *sid, size_t sid_len, int64_t max)
 }
 
 static void arm_ping_timer(tern_client *c, uint64_t ms);
+static void send_payload_info(tern_client *c);
 
 static int on_ping(void *ud)
 {
     tern_client *c = ud;
     trace_in(c, "%s", "PING");
     c->last_ping_in_ms = c->w->now_ms;
+    bool first = !has(c, TERN_CF_FIRST_PONG_SENT) && has(c, TERN_CF_CONNECT_RECEIVED);
     tern_client_send(c, "PONG\r\n", 6);
     c->flags |= TERN_CF_FIRST_PONG_SENT;
+    /* nats-server: after the first PONG, an INFO with the connection's
+     * own max_payload when an account or user limit lowered it. */
+    if (first && c->protocol >= 1)
+        send_payload_info(c);
     return TERN_PARSE_OK;
 }
 
@@ -873,6 +886,17 @@ static void account_count(tern_client *c, tern_account *acc)
     c->acc_counted = true;
 }
 
+/* A module-granted user payload limit (perms.h) lowers the connection's.
+ * A limit of 0 (empty messages only) is checked in on_pub: the parser
+ * reads 0 as "no limit". */
+static void user_payload_limit(tern_client *c)
+{
+    const tern_perms *p = c->perms ? tern_client_perms_of(c->perms) : NULL;
+    if (p && p->max_payload > 0 &&
+        (c->parser.max_payload <= 0 || p->max_payload < c->parser.max_payload))
+        c->parser.max_payload = p->max_payload;
+}
+
 /* Bind the connection to the decision's user: its account (and that
  * account's limits) and its permissions. A later CONNECT may not switch
  * to another user. Returns false when the client must go (the error is
@@ -917,6 +941,7 @@ static bool bind_user(tern_client *c)
         c->perms = tern_client_perms_new(u->perms);
         c->auth_conf = tern_auth_ref(a->conf);
     }
+    user_payload_limit(c);
     return true;
 }
 
@@ -960,6 +985,7 @@ void tern_client_reload_auth(tern_client *c, tern_auth *auth)
                          "unloaded", c->ip, c->port, (unsigned long long)c->cid, a->module);
             tern_worker_post(c->w, reload_close_task, c);
         }
+        user_payload_limit(c);   /* the reload reset the connection's limit */
         return;
     }
     const tern_auth_user *old = a->bound[0] ? tern_auth_find(a->conf, a->bound) : NULL;
@@ -1431,10 +1457,22 @@ static uint64_t first_ping_ms(const tern_opts *o)
 /* INFO in nats-server's key order: the server's fields, keys modules
  * set (client_info.h) around the client's own. The async INFO carries no
  * nonce, as nats-server's. */
-static void append_info(tern_client *c, tern_buf *b, bool nonce)
+static void append_info_ex(tern_client *c, tern_buf *b, bool nonce, int64_t max_payload)
 {
     tern_server *s = srv_of(c);
-    tern_buf_append(b, s->info_prefix, s->info_prefix_len);
+    const char *pre = s->info_prefix, *end = pre + s->info_prefix_len;
+    const char *mp =
+        max_payload >= 0 ? memmem(pre, s->info_prefix_len, "\"max_payload\":", 14) : NULL;
+    if (mp) {   /* this connection's limit in place of the server's */
+        mp += 14;
+        tern_buf_append(b, pre, (size_t)(mp - pre));
+        tern_buf_append_u64(b, (uint64_t)max_payload);
+        while (mp < end && *mp >= '0' && *mp <= '9')
+            mp++;
+        tern_buf_append(b, mp, (size_t)(end - mp));
+    } else {
+        tern_buf_append(b, pre, s->info_prefix_len);
+    }
     tern_client_info_before(b);
     tern_buf_append_str(b, ",\"client_id\":");
     tern_buf_append_u64(b, c->cid);
@@ -1447,6 +1485,21 @@ static void append_info(tern_client *c, tern_buf *b, bool nonce)
     tern_buf_append_str(b, "\"");
     tern_client_info_after(b);
     tern_buf_append_str(b, "} \r\n");
+}
+
+static void append_info(tern_client *c, tern_buf *b, bool nonce)
+{
+    append_info_ex(c, b, nonce, -1);
+}
+
+static void send_payload_info(tern_client *c)
+{
+    const tern_perms *p = c->perms ? tern_client_perms_of(c->perms) : NULL;
+    int64_t mp = p && p->max_payload == 0 ? 0 : c->parser.max_payload;
+    if (has(c, TERN_CF_CLOSING) || mp == srv_of(c)->opts.max_payload)
+        return;
+    append_info_ex(c, &c->out, false, mp);
+    tern_worker_mark_flush(c->w, c);
 }
 
 static void send_info(tern_client *c)

@@ -518,6 +518,12 @@ static void notify_main(uint32_t evt)
         t->ev[evt][i].fn(t->ev[evt][i].m, &ev.hdr, t->ev[evt][i].ud);
 }
 
+void tern_modules_lame_duck(void)
+{
+    if (tern_mod_srv)
+        notify_main(TERN_EVT_LAME_DUCK);
+}
+
 /* ---- start, stop, validate ---------------------------------------------- */
 
 static const tern_conf_node *modules_of(const tern_opts *o)
@@ -923,6 +929,36 @@ static bool resolve_account(tern_server *s, const char *name, tern_account **acc
     return *acc != NULL;
 }
 
+/* The grant's optional "limits": {"subs": N, "payload": N} (N >= 0),
+ * taken out of the map so the rest reads as conf.d permissions. */
+static int perms_limits(tern_conf_node *n, int64_t *subs, int64_t *payload, char *err,
+                        size_t errlen)
+{
+    *subs = *payload = -1;
+    for (size_t i = 0; n->type == TERN_CONF_MAP && i < n->n; i++) {
+        if (strcmp(n->pairs[i].key->value, "limits") != 0)
+            continue;
+        tern_conf_node *l = n->pairs[i].value;
+        if (l->type != TERN_CONF_MAP)
+            return tern_conf_error(l, err, errlen, "limits must be a mapping");
+        for (size_t j = 0; j < l->n; j++) {
+            const char *k = l->pairs[j].key->value;
+            int64_t *slot = !strcmp(k, "subs") ? subs : !strcmp(k, "payload") ? payload : NULL;
+            if (!slot)
+                return tern_conf_error(l->pairs[j].key, err, errlen, "unknown key '%s' in limits", k);
+            if (tern_conf_int(l->pairs[j].value, slot, err, errlen) < 0 || *slot < 0)
+                return tern_conf_error(l->pairs[j].value, err, errlen,
+                                       "limits.%s must be an integer >= 0", k);
+        }
+        tern_conf_free(n->pairs[i].key);
+        tern_conf_free(l);
+        memmove(&n->pairs[i], &n->pairs[i + 1], (n->n - i - 1) * sizeof *n->pairs);
+        n->n--;
+        break;
+    }
+    return 0;
+}
+
 int tern_module_perms_parse(const char *json, tern_perms **out, char *err, size_t errlen)
 {
     /* JSON is YAML: the conf.d reader builds them, so both agree. */
@@ -930,7 +966,16 @@ int tern_module_perms_parse(const char *json, tern_perms **out, char *err, size_
     tern_conf_node *n = tern_conf_parse_yaml(json, strlen(json), "permissions", err, errlen);
     if (!n)
         return -1;
-    int rc = tern_conf_permissions(n, out, err, errlen);
+    int64_t subs, payload;
+    int rc = perms_limits(n, &subs, &payload, err, errlen);
+    if (rc == 0)
+        rc = tern_conf_permissions(n, out, err, errlen);
+    if (rc == 0 && (subs >= 0 || payload >= 0)) {
+        if (!*out)
+            *out = tern_perms_new();
+        (*out)->max_subs = subs;
+        (*out)->max_payload = payload;
+    }
     tern_conf_free(n);
     return rc;
 }
@@ -1087,12 +1132,17 @@ void tern_module_client_event(tern_client *c, uint32_t evt, const char *reason)
 
 json_t *tern_module_info(const char *name)
 {
+    return tern_module_info_query(name, NULL);
+}
+
+json_t *tern_module_info_query(const char *name, const char *query)
+{
     json_t *doc = NULL;
     pthread_rwlock_rdlock(&g_info_lock);
     hook_table *t = atomic_load_explicit(&g_table, memory_order_acquire);
     for (size_t i = 0; t && !doc && i < t->n[TERN_EVT_INFO]; i++) {
         const hook_ref *h = &t->ev[TERN_EVT_INFO][i];
-        tern_evt_info ev = { { TERN_EVT_INFO, sizeof ev }, name, NULL };
+        tern_evt_info ev = { { TERN_EVT_INFO, sizeof ev }, name, NULL, query };
         tern_verdict v = h->fn(h->m, &ev.hdr, h->ud);
         if (v != TERN_VERDICT_ALLOW || !ev.json) {
             free(ev.json);

@@ -92,6 +92,8 @@ int tern_modules_validate(const tern_conf_node *modules, const char *modules_dir
 void tern_modules_start(tern_server *s);
 /* Shutdown: every module's fini (main thread, workers still running). */
 void tern_modules_stop(tern_server *s);
+/* TERN_EVT_LAME_DUCK: the server entered lame duck mode (main thread). */
+void tern_modules_lame_duck(void);
 
 /* Reload in three steps (server.c reload()): prepare loads what is new
  * or changed and validates everything without touching the running set
@@ -155,5 +157,7 @@ void tern_module_interest_event(uint32_t evt, const char *account, const char *s
 
 /* A document answered by an info provider, or NULL. Any thread. */
 json_t *tern_module_info(const char *name);
+/* The same, telling the provider the request's query (NULL: none). */
+json_t *tern_module_info_query(const char *name, const char *query);
 
 #endif

@@ -17,6 +17,7 @@
 tern_perms *tern_perms_new(void)
 {
     tern_perms *p = tern_xcalloc(1, sizeof *p);
+    p->max_subs = p->max_payload = -1;
     return p;
 }
 

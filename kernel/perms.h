@@ -36,6 +36,10 @@ typedef struct tern_perms {
     bool    resp;            /* allow_responses */
     int64_t resp_max;        /* messages per reply subject */
     int64_t resp_expires_ms;
+    /* Per-user limits a module grants (a user JWT's subs / payload):
+     * subscriptions of one connection, payload bytes of one message
+     * (0: empty messages only); -1: none. */
+    int64_t max_subs, max_payload;
 } tern_perms;
 
 #define TERN_PERMS_RESP_MAX_DEFAULT        1

@@ -117,8 +117,46 @@ static const char *resp_type(const char *t)
     return "singleton";
 }
 
+/* An account JWT's mappings ({src: [{subject, weight, cluster}]}) as
+ * conf.d's ({src: [{destination, weight}]}); a weight of 0 or none is
+ * 100% (the jwt library's GetWeight). Cluster-scoped destinations are
+ * left out: Tern has no cluster-specific mappings. NULL: none. */
+static json_t *mappings_of(json_t *jm)
+{
+    json_t *out = json_object();
+    const char *src;
+    json_t *list;
+    json_object_foreach(jm, src, list) {
+        json_t *dests = json_array();
+        size_t i;
+        json_t *d;
+        json_array_foreach(list, i, d) {
+            const char *to = str(d, "subject"), *cluster = str(d, "cluster");
+            if (!to || (cluster && *cluster))
+                continue;
+            json_int_t w = json_integer_value(json_object_get(d, "weight"));
+            char wt[16];
+            snprintf(wt, sizeof wt, "%lld%%", (long long)(w > 0 && w <= 100 ? w : 100));
+            json_t *o = json_object();
+            json_object_set_new(o, "destination", json_string(to));
+            json_object_set_new(o, "weight", json_string(wt));
+            json_array_append_new(dests, o);
+        }
+        if (json_array_size(dests))
+            json_object_set_new(out, src, dests);
+        else
+            json_decref(dests);
+    }
+    if (!json_object_size(out)) {
+        json_decref(out);
+        return NULL;
+    }
+    return out;
+}
+
 /* The account_apply spec of an account JWT. Under mu. with_imports:
- * false after the kernel refused them. */
+ * false after the kernel refused the spec: without the imports and
+ * mappings (the parts it may refuse). */
 static char *spec_of(aj *a, aj_acc *x, bool with_imports)
 {
     json_t *n = json_object_get(x->claims, "nats"), *spec = json_object();
@@ -132,6 +170,9 @@ static char *spec_of(aj *a, aj_acc *x, bool with_imports)
             json_object_set(l, keys[i][1], v);
     }
     json_object_set_new(spec, "limits", l);
+    json_t *maps = with_imports ? mappings_of(json_object_get(n, "mappings")) : NULL;
+    if (maps)
+        json_object_set_new(spec, "mappings", maps);
     json_t *exports = json_array(), *imports = json_array();
     size_t i;
     json_t *e;
@@ -220,7 +261,7 @@ static void apply_one(aj *a, const char *pub)
     pthread_mutex_unlock(&a->mu);
     tern_rc rc = a->api->account_apply(a->m, pub, spec);
     if (rc != TERN_OK) {
-        a->api->log(a->m, TERN_LOG_LEVEL_WARN, "account %s: %s; applying it without imports",
+        a->api->log(a->m, TERN_LOG_LEVEL_WARN, "account %s: %s; applying it without imports and mappings",
                     pub, a->api->error(a->m));
         rc = a->api->account_apply(a->m, pub, bare);
     }

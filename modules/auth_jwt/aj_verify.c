@@ -264,9 +264,9 @@ static void direction(json_t *out, const char *name, json_t *in)
         json_decref(d);
 }
 
-/* A JWT permission set ({pub, sub, resp}) as conf.d permissions JSON;
- * NULL when it sets nothing. */
-static char *perms_json(json_t *p)
+/* A JWT permission set ({pub, sub, resp}) as conf.d permissions (an
+ * empty object when it sets nothing). */
+static json_t *perms_of(json_t *p)
 {
     json_t *out = json_object();
     direction(out, "publish", json_object_get(p, "pub"));
@@ -287,9 +287,24 @@ static char *perms_json(json_t *p)
         if (json_object_size(r) == 0)
             json_decref(r);
     }
-    char *s = json_object_size(out) ? json_dumps(out, JSON_COMPACT) : NULL;
-    json_decref(out);
-    return s;
+    return out;
+}
+
+/* A user's (or scope template's) subs / payload, as nats-server applies
+ * them to the connection: a value < 0 or none is no limit. */
+static void user_limits(json_t *out, json_t *u)
+{
+    json_t *l = json_object();
+    static const char *const keys[] = { "subs", "payload" };
+    for (int i = 0; i < 2; i++) {
+        json_t *v = json_object_get(u, keys[i]);
+        if (json_is_integer(v) && json_integer_value(v) >= 0)
+            json_object_set(l, keys[i], v);
+    }
+    if (json_object_size(l))
+        json_object_set_new(out, "limits", l);
+    else
+        json_decref(l);
 }
 
 bool aj_user_finish(aj *a, json_t *user, json_t *acc, bool deleted, char **perms, char *why,
@@ -328,8 +343,13 @@ bool aj_user_finish(aj *a, json_t *user, json_t *acc, bool deleted, char **perms
         return snprintf(why, whylen, "the account allows no connections"), false;
     if (aj_revoked(acc, sub, json_integer_value(json_object_get(user, "iat"))))
         return snprintf(why, whylen, "user revoked"), false;
-    *perms = perms_json(scope ? scope : un);
-    if (!*perms && !scope)
-        *perms = perms_json(json_object_get(an, "default_permissions"));
+    json_t *p = perms_of(scope ? scope : un);
+    if (!json_object_size(p) && !scope) {
+        json_decref(p);
+        p = perms_of(json_object_get(an, "default_permissions"));
+    }
+    user_limits(p, scope ? scope : un);   /* a scope's template sets them, as nats-server */
+    *perms = json_object_size(p) ? json_dumps(p, JSON_COMPACT) : NULL;
+    json_decref(p);
     return true;
 }

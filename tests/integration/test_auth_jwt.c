@@ -15,7 +15,13 @@
  *    account fetched on connect, an account of another operator refused,
  *    a pushed $SYS.ACCOUNT.<acc>.CLAIMS.UPDATE revoking a connected user;
  *  - full resolver: $SYS.REQ.CLAIMS.UPDATE/LIST/LOOKUP/DELETE from a
- *    system account client, the update revoking a connected user.
+ *    system account client, the update revoking a connected user; an
+ *    unknown account's LOOKUP answered by another server (the test);
+ *  - cache resolver: an account fetched by LOOKUP and cached in the dir,
+ *    an update of a cached account, one of an uncached account skipped;
+ *  - live (memory): a user JWT and an account JWT expiring while their
+ *    users are connected, an account removed from the preload by a
+ *    reload; user subs/payload limits; account JWT mappings.
  * ternd only. */
 #include <signal.h>
 #include <stdarg.h>
@@ -43,9 +49,13 @@ static const char gen_js[] =
     "(async () => {\n"
     "  const now = Math.floor(Date.now() / 1000);\n"
     "  const op = nk.createOperator(), opSk = nk.createOperator(), op2 = nk.createOperator();\n"
-    "  const K = {}; for (const n of ['SYS','A','aSk','B','C','D','R']) K[n] = nk.createAccount();\n"
+    "  const K = {};\n"
+    "  for (const n of ['SYS','A','aSk','B','C','D','R','E','M']) K[n] = nk.createAccount();\n"
     "  const U = {}; for (const n of ['alice','carol','bob','old','future','evil','ws','src',\n"
-    "    'bearer','cbear','bsvc','dusr','sysu']) U[n] = nk.createUser();\n"
+    "    'bearer','cbear','bsvc','dusr','sysu','cusr','lim','lim0','musr','short','eusr'])\n"
+    "    U[n] = nk.createUser();\n"
+    "  const seed = (f, kp) => w(f + '.seed', new TextDecoder().decode(kp.getSeed()));\n"
+    "  seed('op', op); seed('A', K.A); seed('E', K.E); seed('short', U.short); seed('eusr', U.eusr);\n"
     "  w('op.jwt', await jwt.encodeOperator('op', op, { signing_keys: [opSk.getPublicKey()],\n"
     "    system_account: K.SYS.getPublicKey() }));\n"
     "  const lim = { conn: -1, subs: -1, payload: -1, data: -1, imports: -1, exports: -1,\n"
@@ -67,6 +77,9 @@ static const char gen_js[] =
     "    { signer: op }));\n"
     "  w('D.jwt', await jwt.encodeAccount('D', K.D, { limits: lim }, { signer: op2 }));\n"
     "  w('SYS.jwt', await jwt.encodeAccount('SYS', K.SYS, { limits: lim }, { signer: op }));\n"
+    "  w('M.jwt', await jwt.encodeAccount('M', K.M, { limits: lim, mappings: {\n"
+    "    'm.in': [{ subject: 'm.out', weight: 100 }], 'w.*': [{ subject: 'w2.$1' }],\n"
+    "    'c.x': [{ subject: 'c.y', weight: 100, cluster: 'elsewhere' }] } }, { signer: op }));\n"
     "  const users = {\n"
     "    alice: [K.A, { pub: { allow: ['ok.>', '_INBOX.>', 'ev.>'], deny: ['ok.secret'] },\n"
     "                   sub: { allow: ['ok.>', '_INBOX.>'] } }],\n"
@@ -75,6 +88,8 @@ static const char gen_js[] =
     "    evil: [K.A, {}, { signer: K.R }], ws: [K.A, { allowed_connection_types: ['WEBSOCKET'] }],\n"
     "    src: [K.A, { src: ['10.0.0.0/8'] }], bearer: [K.A, { bearer_token: true }],\n"
     "    cbear: [K.C, { bearer_token: true }], bsvc: [K.B, {}], dusr: [K.D, {}], sysu: [K.SYS, {}],\n"
+    "    cusr: [K.C, {}], musr: [K.M, {}], lim: [K.M, { bearer_token: true, subs: 2, payload: 10 }],\n"
+    "    lim0: [K.M, { bearer_token: true, subs: 0, payload: 0 }],\n"
     "  };\n"
     "  for (const [n, [acc, u, o]] of Object.entries(users)) {\n"
     "    const t = await jwt.encodeUser(n, U[n], acc, u, o || {});\n"
@@ -83,7 +98,31 @@ static const char gen_js[] =
     "  }\n"
     "  w('del.jwt', await jwt.encodeGeneric('del', op, 'generic',\n"
     "    { accounts: [K.B.getPublicKey()] }));\n"
-    "  for (const n of ['SYS', 'A', 'B', 'C', 'D']) w(n + '.pub', K[n].getPublicKey());\n"
+    "  for (const n of ['SYS', 'A', 'B', 'C', 'D', 'E', 'M']) w(n + '.pub', K[n].getPublicKey());\n"
+    "})().catch((e) => { console.error(e); process.exit(1); });\n";
+
+/* JWTs that expire a few seconds from now, made right before the phase
+ * that waits for them: account E (argv[4] seconds; its user eusr) and
+ * user short of A (argv[5] seconds). */
+static const char late_js[] =
+    "const J = process.argv[2], dir = process.argv[3];\n"
+    "const eIn = +process.argv[4], uIn = +process.argv[5];\n"
+    "const jwt = require(J + '/node_modules/nats-jwt');\n"
+    "const nk = require(J + '/node_modules/nkeys.js');\n"
+    "const fs = require('fs');\n"
+    "const w = (f, s) => fs.writeFileSync(dir + '/' + f, s);\n"
+    "const kp = (n) => nk.fromSeed(new TextEncoder().encode(fs.readFileSync(dir + '/' + n + '.seed',\n"
+    "  'utf8')));\n"
+    "(async () => {\n"
+    "  const now = Math.floor(Date.now() / 1000);\n"
+    "  const op = kp('op'), A = kp('A'), E = kp('E');\n"
+    "  w('E.jwt', await jwt.encodeAccount('E', E, { limits: { conn: -1, subs: -1, payload: -1 } },\n"
+    "    { signer: op, exp: now + eIn }));\n"
+    "  for (const [n, acc, exp] of [['eusr', E, 0], ['short', A, now + uIn]]) {\n"
+    "    const t = await jwt.encodeUser(n, kp(n), acc, {}, exp ? { exp } : {});\n"
+    "    w(n + '.jwt', t);\n"
+    "    w(n + '.creds', new TextDecoder().decode(jwt.fmtCreds(t, kp(n))));\n"
+    "  }\n"
     "})().catch((e) => { console.error(e); process.exit(1); });\n";
 
 static const char natsjs_js[] =
@@ -492,8 +531,9 @@ static void memory_phase(void)
     int64_t end = it_now_ms() + 5000;
     while (__atomic_load_n(&auth_errs, __ATOMIC_SEQ_CST) < refusals && it_now_ms() < end)
         it_poll_pause();
-    IT_CHECK(auth_errs >= refusals, "[memory] every refusal published CLIENT.AUTH.ERR (%d of %d)",
-             auth_errs, refusals);
+    int seen_errs = __atomic_load_n(&auth_errs, __ATOMIC_SEQ_CST);
+    IT_CHECK(seen_errs >= refusals, "[memory] every refusal published CLIENT.AUTH.ERR (%d of %d)",
+             seen_errs, refusals);
 
     /* Reload with A revoking alice: alice is closed, and refused after. */
     char path[300];
@@ -610,6 +650,67 @@ static void url_phase(void)
     http_stop();
 }
 
+/* ---- another server answering CLAIMS.LOOKUP ------------------------------ */
+
+/* A system account client standing for another server's full resolver:
+ * it answers $SYS.REQ.ACCOUNT.<pub>.CLAIMS.LOOKUP with jwt. */
+typedef struct responder {
+    char *pub, *jwt;
+    int   asked;
+    natsSubscription *sub;
+} responder;
+
+static void on_lookup_req(natsConnection *nc, natsSubscription *sub, natsMsg *m, void *ud)
+{
+    (void)sub;
+    responder *r = ud;
+    if (natsMsg_GetReply(m) && strstr(natsMsg_GetSubject(m), r->pub)) {
+        __atomic_add_fetch(&r->asked, 1, __ATOMIC_SEQ_CST);
+        natsConnection_PublishString(nc, natsMsg_GetReply(m), r->jwt);
+    }
+    natsMsg_Destroy(m);
+}
+
+static bool responder_start(responder *r, natsConnection *sys, const char *name)
+{
+    char f[32];
+    snprintf(f, sizeof f, "%s.pub", name);
+    r->pub = fx(f);
+    snprintf(f, sizeof f, "%s.jwt", name);
+    r->jwt = fx(f);
+    r->asked = 0;
+    return sys && r->pub && r->jwt &&
+           natsConnection_Subscribe(&r->sub, sys, "$SYS.REQ.ACCOUNT.*.CLAIMS.LOOKUP",
+                                    on_lookup_req, r) == NATS_OK &&
+           natsConnection_Flush(sys) == NATS_OK;
+}
+
+static void responder_stop(responder *r)
+{
+    natsSubscription_Destroy(r->sub);
+    free(r->pub);
+    free(r->jwt);
+    *r = (responder){ 0 };
+}
+
+/* The resolver dir's file for account `name` holds exactly its JWT
+ * `file` (the save runs on the module's thread: awaited). */
+static bool dir_holds(const char *dir, const char *name, const char *file)
+{
+    char f[32], path[300];
+    snprintf(f, sizeof f, "%s.pub", name);
+    char *pub = fx(f), *want = fx(file);
+    snprintf(path, sizeof path, "%s/%s/%s.jwt", fix, dir, pub ? pub : "?");
+    bool same = false;
+    for (int64_t end = it_now_ms() + 5000; !same && it_now_ms() < end; it_poll_pause()) {
+        char *got = it_read_file(path, NULL);
+        same = got && want && !strcmp(got, want);
+        free(got);
+    }
+    free(pub), free(want);
+    return same;
+}
+
 /* ---- full resolver ------------------------------------------------------- */
 
 static void full_phase(void)
@@ -624,6 +725,16 @@ static void full_phase(void)
         natsConnection *sys = ok_connect(&s, "sysu");
         natsConnection *alice = ok_connect(&s, "alice");
         refused(&s, "bsvc", "account could not be resolved");   /* nobody answers LOOKUP */
+        /* Another server's full resolver answers the LOOKUP of C. */
+        responder r = { 0 };
+        if (IT_CHECK(responder_start(&r, sys, "C"), "[full] a LOOKUP responder runs")) {
+            natsConnection *cusr = ok_connect(&s, "cusr");
+            IT_CHECK(cusr && r.asked >= 1,
+                     "[full] C unknown here: looked up, the other server's answer lets cusr in");
+            IT_CHECK(dir_holds("jwtstore", "C", "C.jwt"), "[full] ... and C is kept in the dir");
+            natsConnection_Destroy(cusr);
+        }
+        responder_stop(&r);
         char *b = fx("B.jwt"), *bpub = fx("B.pub"), *apub = fx("A.pub"), *rev = fx("A_rev.jwt");
         char *d = fx("D.jwt"), *del = fx("del.jwt");
         char *ans = request(sys, "$SYS.REQ.CLAIMS.UPDATE", b);
@@ -665,6 +776,218 @@ static void full_phase(void)
         natsConnection_Destroy(sys);
         it_server_stop(&s);
     }
+    free(pl), free(yaml);
+}
+
+/* ---- cache resolver ------------------------------------------------------ */
+
+/* A cache resolver holds only SYS: A comes from another server's answer
+ * to CLAIMS.LOOKUP, is kept in the dir, takes pushed updates (a known
+ * account) and skips updates of accounts it does not hold. */
+static void cache_phase(void)
+{
+    char *pl = preload((const char *[]){ "SYS", NULL });
+    char res[1 << 14];
+    snprintf(res, sizeof res, "{ type: cache, dir: %s/jwtcache, preload: %s }", fix, pl);
+    char *yaml = module_yaml(res);
+    it_server s;
+    if (IT_CHECK(start_with(&s, yaml), "[cache] ternd loads auth_jwt with a cache resolver")) {
+        natsConnection *sys = ok_connect(&s, "sysu");
+        char apath[300], *apub = fx("A.pub");
+        snprintf(apath, sizeof apath, "%s/jwtcache/%s.jwt", fix, apub ? apub : "?");
+        IT_CHECK(access(apath, F_OK) != 0, "[cache] A is not in the cache dir yet");
+        responder r = { 0 };
+        natsConnection *alice = NULL;
+        if (IT_CHECK(responder_start(&r, sys, "A"), "[cache] a LOOKUP responder runs")) {
+            alice = ok_connect(&s, "alice");
+            IT_CHECK(alice && r.asked == 1, "[cache] alice's account A was looked up once (%d) "
+                     "and the answer let her in", r.asked);
+            IT_CHECK(dir_holds("jwtcache", "A", "A.jwt"), "[cache] A is cached in the dir");
+            natsConnection *carol = ok_connect(&s, "carol");
+            IT_CHECK(carol && r.asked == 1, "[cache] carol of A connects without another lookup");
+            natsConnection_Destroy(carol);
+        }
+        responder_stop(&r);
+        char *rev = fx("A_rev.jwt"), *b = fx("B.jwt");
+        char *ans = request(sys, "$SYS.REQ.CLAIMS.UPDATE", rev);
+        IT_CHECK(ans && strstr(ans, "\"jwt updated\""), "[cache] an update of the cached A (%s)",
+                 ans ? ans : "none");
+        IT_CHECK(wait_closed(alice), "[cache] ... closes the revoked alice");
+        IT_CHECK(dir_holds("jwtcache", "A", "A_rev.jwt"), "[cache] ... and is kept in the dir");
+        free(ans);
+        ans = request(sys, "$SYS.REQ.CLAIMS.UPDATE", b);
+        IT_CHECK(ans && strstr(ans, "jwt update cache skipped"),
+                 "[cache] an update of B, not cached, is skipped (%s)", ans ? ans : "none");
+        IT_CHECK(!dir_holds("jwtcache", "B", "B.jwt"), "[cache] ... and B is not stored");
+        free(ans);
+        char subj[160];
+        snprintf(subj, sizeof subj, "$SYS.REQ.ACCOUNT.%s.CLAIMS.LOOKUP", apub ? apub : "?");
+        natsMsg *m = NULL;
+        IT_CHECK(sys && natsConnection_RequestString(&m, sys, subj, "", 500) == NATS_TIMEOUT,
+                 "[cache] a cache resolver answers no LOOKUP");
+        natsMsg_Destroy(m);
+        free(rev), free(b), free(apub);
+        natsConnection_Destroy(alice);
+        natsConnection_Destroy(sys);
+        it_server_stop(&s);
+    }
+    free(pl), free(yaml);
+}
+
+/* ---- expiry, removal, user limits, mappings ------------------------------- */
+
+/* A bearer user (no nonce signature) over a raw socket, protocol 1: the
+ * bytes up to the PONG of its first PING are in b. */
+static int bearer_client(const it_server *s, const char *user, it_buf *b)
+{
+    char f[32];
+    snprintf(f, sizeof f, "%s.jwt", user);
+    char *jwt = fx(f);
+    if (!jwt)
+        return -1;
+    size_t n = strlen(jwt) + 100;
+    char *json = malloc(n);
+    snprintf(json, n, "{\"verbose\":false,\"protocol\":1,\"jwt\":\"%s\"}", jwt);
+    int fd = it_raw_client(s->port, json, b);
+    free(json);
+    free(jwt);
+    return fd;
+}
+
+/* User JWT limits as nats-server 2.9 applies them (subs: the
+ * connection's subscriptions; payload: INFO after the first PONG, then
+ * -ERR and close), and the account JWT's mappings. */
+static void limits_and_mappings(const it_server *s)
+{
+    it_buf b = { 0 };
+    int fd = bearer_client(s, "lim", &b);
+    if (IT_CHECK(fd >= 0, "[limits] lim (subs 2, payload 10) connects")) {
+        bool info = it_raw_read_until(fd, &b, "\"max_payload\":10,", 5000) == IT_FOUND;
+        const char *pong = strstr(b.data, "PONG"), *inf = strstr(b.data, "\"max_payload\":10,");
+        IT_CHECK(info && pong && inf > pong,
+                 "[limits] after the first PONG an INFO gives the user's max_payload 10");
+        it_buf_reset(&b);
+        it_raw_sends(fd, "SUB a 1\r\nSUB b 2\r\nSUB c 3\r\nPING\r\n");
+        IT_CHECK(it_raw_read_until(fd, &b, "PONG\r\n", 5000) == IT_FOUND &&
+                     it_buf_count(&b, "-ERR 'maximum subscriptions exceeded'") == 1,
+                 "[limits] the third subscription is refused: maximum subscriptions exceeded");
+        it_buf_reset(&b);
+        it_raw_sends(fd, "UNSUB 1\r\nSUB c 3\r\nPUB c 10\r\n0123456789\r\nPING\r\n");
+        IT_CHECK(it_raw_read_until(fd, &b, "PONG\r\n", 5000) == IT_FOUND &&
+                     !it_buf_contains(&b, "-ERR") && it_buf_contains(&b, "MSG c 3 10"),
+                 "[limits] after an UNSUB a subscription fits again; 10 bytes pass");
+        it_buf_reset(&b);
+        it_raw_sends(fd, "PUB c 11\r\n0123456789a\r\n");
+        IT_CHECK(it_raw_read_to_close(fd, &b, 5000) == IT_CLOSED &&
+                     it_buf_contains(&b, "-ERR 'Maximum Payload Violation'") &&
+                     !it_buf_contains(&b, "MSG"),
+                 "[limits] 11 bytes: -ERR 'Maximum Payload Violation' and closed");
+        close(fd);
+    }
+    it_buf_reset(&b);
+    fd = bearer_client(s, "lim0", &b);
+    if (IT_CHECK(fd >= 0, "[limits] lim0 (subs 0, payload 0) connects")) {
+        IT_CHECK(it_raw_read_until(fd, &b, "\"max_payload\":0,", 5000) == IT_FOUND,
+                 "[limits] lim0's INFO says max_payload 0");
+        it_buf_reset(&b);
+        it_raw_sends(fd, "SUB a 1\r\nPUB a 0\r\n\r\nPING\r\n");
+        IT_CHECK(it_raw_read_until(fd, &b, "PONG\r\n", 5000) == IT_FOUND &&
+                     it_buf_count(&b, "-ERR") == 1 &&
+                     it_buf_contains(&b, "-ERR 'maximum subscriptions exceeded'"),
+                 "[limits] subs 0: no subscription; payload 0: an empty message passes");
+        it_buf_reset(&b);
+        it_raw_sends(fd, "PUB a 1\r\nx\r\n");
+        IT_CHECK(it_raw_read_to_close(fd, &b, 5000) == IT_CLOSED &&
+                     it_buf_contains(&b, "-ERR 'Maximum Payload Violation'"),
+                 "[limits] payload 0: one byte is a violation");
+        close(fd);
+    }
+    it_buf_free(&b);
+    /* Mappings of account M: m.in → m.out, w.* → w2.$1 (no weight: 100%);
+     * a cluster-scoped destination is left out. */
+    natsConnection *musr = ok_connect(s, "musr");
+    if (musr) {
+        natsSubscription *sub = NULL;
+        natsMsg *m1 = NULL, *m2 = NULL, *m3 = NULL;
+        natsConnection_SubscribeSync(&sub, musr, ">");
+        natsConnection_Flush(musr);
+        natsConnection_PublishString(musr, "m.in", "1");
+        natsConnection_PublishString(musr, "w.x", "2");
+        natsConnection_PublishString(musr, "c.x", "3");
+        natsConnection_Flush(musr);
+        bool got = natsSubscription_NextMsg(&m1, sub, 5000) == NATS_OK &&
+                   natsSubscription_NextMsg(&m2, sub, 5000) == NATS_OK &&
+                   natsSubscription_NextMsg(&m3, sub, 5000) == NATS_OK;
+        IT_CHECK(got && !strcmp(natsMsg_GetSubject(m1), "m.out") &&
+                     !strcmp(natsMsg_GetSubject(m2), "w2.x") &&
+                     !strcmp(natsMsg_GetSubject(m3), "c.x"),
+                 "[mappings] M's JWT mappings: m.in → m.out, w.x → w2.x, c.x (cluster) kept "
+                 "(%s %s %s)", m1 ? natsMsg_GetSubject(m1) : "-", m2 ? natsMsg_GetSubject(m2) : "-",
+                 m3 ? natsMsg_GetSubject(m3) : "-");
+        natsMsg_Destroy(m1), natsMsg_Destroy(m2), natsMsg_Destroy(m3);
+        natsSubscription_Destroy(sub);
+        natsConnection_Destroy(musr);
+    }
+}
+
+static bool wait_closed_for(natsConnection *nc, int ms)
+{
+    int64_t end = it_now_ms() + ms;
+    while (nc && natsConnection_Status(nc) != NATS_CONN_STATUS_CLOSED && it_now_ms() < end)
+        it_poll_pause();
+    return nc && natsConnection_Status(nc) == NATS_CONN_STATUS_CLOSED;
+}
+
+static void live_phase(void)
+{
+    /* E expires in 12 s, short's JWT in 8 s: enough to start and connect
+     * on a loaded machine, short enough to wait for. */
+    char late[256];
+    snprintf(late, sizeof late, "%s/late.js", fix);
+    write_text(late, late_js);
+    if (!IT_CHECK(sh("node %s %s %s 12 8", late, TERN_JS_DIR, fix) == 0,
+                  "[live] nats-jwt makes the expiring account and user"))
+        return;
+    char *pl = preload((const char *[]){ "SYS", "A", "C", "E", "M", NULL });
+    char res[1 << 16];
+    snprintf(res, sizeof res, "{ type: memory, preload: %s }", pl);
+    char *yaml = module_yaml(res);
+    it_server s;
+    if (!IT_CHECK(start_with(&s, yaml), "[live] ternd loads auth_jwt")) {
+        free(pl), free(yaml);
+        return;
+    }
+    natsConnection *shrt = ok_connect(&s, "short"), *eusr = ok_connect(&s, "eusr");
+    natsConnection *carol = ok_connect(&s, "carol"), *cusr = ok_connect(&s, "cusr");
+    limits_and_mappings(&s);
+
+    IT_CHECK(wait_closed_for(shrt, 20000), "[live] short is closed when its user JWT expires");
+    IT_CHECK(log_has(&s, "closed by a module: User Authentication Expired"),
+             "[live] ... as 'User Authentication Expired'");
+    IT_CHECK(wait_closed_for(eusr, 20000), "[live] eusr is closed when account E expires");
+    IT_CHECK(log_has(&s, "closed by a module: Account Authentication Expired"),
+             "[live] ... as 'Account Authentication Expired'");
+    IT_CHECK(carol && natsConnection_Status(carol) == NATS_CONN_STATUS_CONNECTED,
+             "[live] carol (A, no expiry) stays");
+
+    /* C (and the expired E) leave the preload: C's user is closed and
+     * refused from then on. */
+    char *pl2 = preload((const char *[]){ "SYS", "A", "M", NULL });
+    snprintf(res, sizeof res, "{ type: memory, preload: %s }", pl2);
+    char *yaml2 = module_yaml(res), path[300];
+    snprintf(path, sizeof path, "%s/conf.d/10-auth_jwt.yaml", s.dir);
+    write_text(path, yaml2);
+    IT_CHECK(reload(&s), "[live] reload without C and E in the preload");
+    IT_CHECK(wait_closed(cusr), "[live] cusr of the removed account C is closed");
+    char *cpub = fx("C.pub"), why[128];
+    snprintf(why, sizeof why, "account %s not found", cpub ? cpub : "?");
+    refused(&s, "cusr", why);
+    IT_CHECK(carol && natsConnection_Status(carol) == NATS_CONN_STATUS_CONNECTED,
+             "[live] carol of A, still preloaded, stays");
+    free(cpub), free(pl2), free(yaml2);
+    natsConnection_Destroy(shrt), natsConnection_Destroy(eusr);
+    natsConnection_Destroy(carol), natsConnection_Destroy(cusr);
+    it_server_stop(&s);
     free(pl), free(yaml);
 }
 
@@ -778,6 +1101,8 @@ int main(void)
     memory_phase();
     url_phase();
     full_phase();
+    cache_phase();
+    live_phase();
     nats_conf_phase();
     validate_phase();
     sh("rm -rf %s", fix);

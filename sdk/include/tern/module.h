@@ -132,7 +132,10 @@ enum tern_event_id {
     /* reserved: link protocols (route, gateway, leaf node) open / close. */
     TERN_EVT_LINK_OPEN        = 10,
     TERN_EVT_LINK_CLOSED      = 11,
-    TERN_EVT_MAX_            = 12,
+    /* notify (1.1); main thread, once. The server entered lame duck mode
+     * (SIGUSR2) and is about to move its clients away (tern_evt_tick). */
+    TERN_EVT_LAME_DUCK        = 12,
+    TERN_EVT_MAX_            = 13,
 };
 
 /* Every payload starts with this header: read fields only below
@@ -165,8 +168,11 @@ typedef struct tern_evt_auth {
      * auth_complete_ex): the user's permissions as JSON text with the
      * shape of a conf.d user's `permissions` ({"publish":{"allow":[..],
      * "deny":[..]},"subscribe":{..},"allow_responses":{"max":1,
-     * "expires":"5s"}}), NULL: none; and the name the client is known
-     * by in monitoring and events (NULL: the user/nkey it sent). */
+     * "expires":"5s"}}), plus optionally "limits":{"subs":N,"payload":N}
+     * (N >= 0: the connection's subscriptions, a message's payload
+     * bytes; the account's and server's limits still apply), NULL: none;
+     * and the name the client is known by in monitoring and events
+     * (NULL: the user/nkey it sent). */
     const char  *permissions;
     const char  *user_name;
 } tern_evt_auth;
@@ -183,7 +189,7 @@ typedef struct tern_evt_client {
     const char  *user;            /* the authenticated user/nkey, NULL: none */
 } tern_evt_client;
 
-/* TERN_EVT_TICK and TERN_EVT_RELOADED. */
+/* TERN_EVT_TICK, TERN_EVT_RELOADED and TERN_EVT_LAME_DUCK. */
 typedef struct tern_evt_tick {
     tern_evt_hdr hdr;
     uint64_t     now_ms;          /* monotonic */
@@ -197,6 +203,10 @@ typedef struct tern_evt_info {
     tern_evt_hdr hdr;
     const char  *name;
     char        *json;            /* out */
+    /* -- 1.1 -- */
+    const char  *query;           /* the request's options as URL query
+                                     text without '?' (routez: "subs=1"),
+                                     NULL: none */
 } tern_evt_info;
 
 /* TERN_EVT_INTEREST_ADDED / TERN_EVT_INTEREST_REMOVED (1.1). The
