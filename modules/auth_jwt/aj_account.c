@@ -28,7 +28,9 @@ void aj_store(aj *a, const char *pub, const char *jwt, json_t *claims)
     free(x->jwt);
     json_decref(x->claims);
     x->jwt = strdup(jwt);
-    x->claims = json_incref(claims);
+    /* A copy of its own: callers drop theirs outside the lock, and
+     * jansson's decref reads the count before its atomic update. */
+    x->claims = json_deep_copy(claims);
     x->applied = false;
     x->deleted = false;
 }

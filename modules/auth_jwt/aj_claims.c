@@ -62,13 +62,16 @@ static void update(aj *a, const char *pub, const char *reply, char *jwt)
     bool known = x && !x->deleted;
     if (cl && rtype != AJ_RES_FULL && rtype != AJ_RES_CACHE && known)
         aj_store(a, acc, jwt, cl);
+    /* Under the lock: the resolver thread may hold a reference to cl
+     * (aj_store) and jansson's decref reads the count unlocked first. */
+    bool decoded = cl != NULL;
+    json_decref(cl);
     pthread_mutex_unlock(&a->mu);
-    if (!cl) {
+    if (!decoded) {
         aj_respond(a, reply, acc, strstr(why, "expired") ? "jwt validation failed"
                                                          : "jwt update resulted in error", why);
         return;
     }
-    json_decref(cl);
     if (rtype == AJ_RES_FULL || (rtype == AJ_RES_CACHE && known)) {
         aj_job *j = calloc(1, sizeof *j);
         j->kind = AJ_JOB_SAVE;
