@@ -354,8 +354,9 @@ static tern_module *gen_open(const entry *e, const char *modules_dir, char *err,
         if (e->no_validate || !d->validate ||
             d->validate(m, tern_module_host_api(), (tern_config *)m->conf) == 0)
             return m;
+        char ebuf[sizeof ((tern_module *)0)->err];
         snprintf(err, errlen, "%s: invalid configuration: %s", what,
-                 m->err[0] ? m->err : "(no reason given)");
+                 tern_mod_error_text(m, ebuf, sizeof ebuf));
     }
     /* Nothing of it ran but the entry point and validate: safe to unmap. */
     dlclose(dl);
@@ -382,15 +383,16 @@ void tern_mod_close_only(tern_module *m)
 static int gen_init(tern_module *m, char *err, size_t errlen)
 {
     m->registering = true;
-    m->err[0] = 0;
+    tern_mod_clear_error(m);
     tern_rc rc = m->desc->init(m, tern_module_host_api(), (tern_config *)m->conf, &m->self);
     m->registering = false;
     if (rc == 0) {
         m->live = true;
         return 0;
     }
+    char ebuf[sizeof ((tern_module *)0)->err];
     snprintf(err, errlen, "module %s (%s): init failed (%d): %s", m->name, m->path, (int)rc,
-             m->err[0] ? m->err : "(no reason given)");
+             tern_mod_error_text(m, ebuf, sizeof ebuf));
     tern_modconn_module_gone(m);
     tern_mod_release_resources(m);
     m->nhooks = 0;
@@ -654,14 +656,16 @@ static void hand_off(tern_module *from, tern_module *to)
         return;
     tern_blob b = {0};
     if (from->desc->export_state(from->self, &b) != 0) {
+        char ebuf[sizeof ((tern_module *)0)->err];
         tern_warnf("Module %s: state export failed: %s; the new version starts cold", from->name,
-                   from->err);
+                   tern_mod_error_text(from, ebuf, sizeof ebuf));
         return;
     }
-    to->err[0] = 0;
+    tern_mod_clear_error(to);
+    char ebuf[sizeof ((tern_module *)0)->err];
     if (to->desc->import_state(to->self, &b) != 0)
         tern_warnf("Module %s: state import failed: %s; the new version starts cold", to->name,
-                   to->err[0] ? to->err : "(no reason given)");
+                   tern_mod_error_text(to, ebuf, sizeof ebuf));
     free(b.data);
 }
 
@@ -719,11 +723,12 @@ tern_modules_plan *tern_modules_prepare(tern_server *s, const tern_opts *next, c
         if (it->what == RECONF) {
             /* Pure check now; the module applies it in commit. */
             it->conf = nconf ? tern_conf_copy(nconf) : tern_conf_new(TERN_CONF_MAP, "", 0, 0);
-            cur->err[0] = 0;
+            tern_mod_clear_error(cur);
             if (cur->desc->validate &&
                 cur->desc->validate(cur, tern_module_host_api(), (tern_config *)it->conf) != 0) {
+                char ebuf[sizeof ((tern_module *)0)->err];
                 snprintf(err, errlen, "module %s (%s): invalid configuration: %s", cur->name,
-                         cur->path, cur->err[0] ? cur->err : "(no reason given)");
+                         cur->path, tern_mod_error_text(cur, ebuf, sizeof ebuf));
                 free(e.path);
                 p->n++;
                 tern_modules_abort(p);
@@ -785,15 +790,16 @@ void tern_modules_commit(tern_modules_plan *p)
         act[i]->has_priority = it->has_priority;
         if (it->what == RECONF) {
             tern_module *m = act[i];
-            m->err[0] = 0;
+            tern_mod_clear_error(m);
             if (m->desc->reload(m->self, (tern_config *)it->conf) == 0) {
                 tern_conf_free(m->conf);
                 m->conf = it->conf;
                 it->conf = NULL;
                 tern_noticef("Module %s reconfigured", m->name);
             } else {
+                char ebuf[sizeof ((tern_module *)0)->err];
                 tern_errorf("Module %s: reload failed: %s; its previous configuration stays",
-                            m->name, m->err[0] ? m->err : "(no reason given)");
+                            m->name, tern_mod_error_text(m, ebuf, sizeof ebuf));
             }
         } else if (it->what == SWAP) {
             tern_noticef("Module %s swapped to %s from %s", act[i]->name,

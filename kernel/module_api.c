@@ -50,6 +50,21 @@ static void set_error_v(tern_module *m, const char *fmt, va_list ap)
     pthread_mutex_unlock(&m->err_mu);
 }
 
+void tern_mod_clear_error(tern_module *m)
+{
+    pthread_mutex_lock(&m->err_mu);
+    m->err[0] = 0;
+    pthread_mutex_unlock(&m->err_mu);
+}
+
+const char *tern_mod_error_text(tern_module *m, char *buf, size_t n)
+{
+    pthread_mutex_lock(&m->err_mu);
+    snprintf(buf, n, "%s", m->err[0] ? m->err : "(no reason given)");
+    pthread_mutex_unlock(&m->err_mu);
+    return buf;
+}
+
 void tern_mod_set_error(tern_module *m, const char *fmt, ...)
 {
     va_list ap;
@@ -145,7 +160,9 @@ static tern_rc api_conf_str(tern_module *m, const tern_config *c, const char **o
         return TERN_ENOENT;
     const tern_conf_node *n = node(c);
     if (n->type != TERN_CONF_SCALAR) {
+        pthread_mutex_lock(&m->err_mu);
         tern_conf_error(n, m->err, sizeof m->err, "expected a string");
+        pthread_mutex_unlock(&m->err_mu);
         return TERN_EINVAL;
     }
     *out = n->value;
@@ -184,7 +201,9 @@ static tern_rc api_conf_check_keys(tern_module *m, const tern_config *c,
     if (!n || n->type == TERN_CONF_NULL)
         return TERN_OK;
     if (n->type != TERN_CONF_MAP) {
+        pthread_mutex_lock(&m->err_mu);
         tern_conf_error(n, m->err, sizeof m->err, "expected a mapping");
+        pthread_mutex_unlock(&m->err_mu);
         return TERN_EINVAL;
     }
     for (size_t i = 0; i < n->n; i++) {

@@ -9,6 +9,10 @@
 /* The running server (set once modules start or reload). */
 extern tern_server *tern_mod_srv;
 
+/* The module's error text, set from any thread (err_mu): cleared before
+ * a call, copied after it ("(no reason given)" when empty). */
+void    tern_mod_clear_error(tern_module *m);
+const char *tern_mod_error_text(tern_module *m, char *buf, size_t n);
 void    tern_mod_set_error(tern_module *m, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 tern_rc tern_mod_hook_add(tern_module *m, uint32_t evt, int32_t prio, tern_hook_fn fn, void *ud);
