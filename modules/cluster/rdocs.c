@@ -22,7 +22,7 @@ static json_t *time_json(int64_t ns)
     strftime(b, sizeof b, "%Y-%m-%dT%H:%M:%S", &tm);
     if (frac) {
         snprintf(f, sizeof f, ".%09ld", frac);
-        for (size_t n = strlen(f); f[n - 1] == '0'; n--)
+        for (size_t n = strlen(f); n > 1 && f[n - 1] == '0'; n--)
             f[n - 1] = '\0';
     }
     snprintf(out, sizeof out, "%s%sZ", b, f);
