@@ -4,6 +4,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -86,7 +87,7 @@ int ks_write_file(const char *path, const char *text, int mode)
 
 static const char *key_path(const keystore *ks, const char *pub)
 {
-    static char p[1200];
+    static char p[PATH_MAX + 1024];
     snprintf(p, sizeof p, "%s/keys/%s.nk", ks->root, pub);
     return p;
 }
@@ -126,35 +127,35 @@ int ks_key(const keystore *ks, const char *pub, tern_nkey_pair *kp)
 
 const char *ks_operator_path(const keystore *ks, const char *op)
 {
-    static char p[1200];
+    static char p[PATH_MAX + 1024];
     snprintf(p, sizeof p, "%s/operators/%s/%s.jwt", ks->root, op, op);
     return p;
 }
 
 const char *ks_accounts_dir(const keystore *ks, const char *op)
 {
-    static char p[1200];
+    static char p[PATH_MAX + 1024];
     snprintf(p, sizeof p, "%s/operators/%s/accounts", ks->root, op);
     return p;
 }
 
 const char *ks_account_path(const keystore *ks, const char *op, const char *acc)
 {
-    static char p[1400];
+    static char p[PATH_MAX + 1024];
     snprintf(p, sizeof p, "%s/operators/%s/accounts/%s/%s.jwt", ks->root, op, acc, acc);
     return p;
 }
 
 const char *ks_users_dir(const keystore *ks, const char *op, const char *acc)
 {
-    static char p[1400];
+    static char p[PATH_MAX + 1024];
     snprintf(p, sizeof p, "%s/operators/%s/accounts/%s/users", ks->root, op, acc);
     return p;
 }
 
 const char *ks_user_path(const keystore *ks, const char *op, const char *acc, const char *user)
 {
-    static char p[1600];
+    static char p[PATH_MAX + 1024];
     snprintf(p, sizeof p, "%s/operators/%s/accounts/%s/users/%s.jwt", ks->root, op, acc, user);
     return p;
 }
