@@ -37,6 +37,7 @@ typedef struct aj_conf {
     char   *dir;                 /* full/cache resolver */
     bool    allow_delete, hard_delete;
     int64_t timeout_ms;          /* account fetch timeout */
+    int64_t interval_ms;         /* full: CLAIMS.PACK period */
     json_t *preload;             /* { pubkey: jwt } */
 } aj_conf;
 
@@ -79,12 +80,14 @@ typedef struct aj_mq {
 } aj_mq;
 
 /* Work for the resolver thread. */
-enum aj_job_kind { AJ_JOB_FETCH, AJ_JOB_SAVE, AJ_JOB_DELETE };
+enum aj_job_kind { AJ_JOB_FETCH, AJ_JOB_SAVE, AJ_JOB_DELETE, AJ_JOB_PACK_ASK,
+                   AJ_JOB_PACK_ANSWER, AJ_JOB_PACK_MERGE };
 typedef struct aj_job {
     struct aj_job *next;
     int     kind;
     char    pub[AJ_KEY];
-    char   *jwt;                 /* SAVE */
+    char   *jwt;                 /* SAVE; PACK_ANSWER: their hash; PACK_MERGE: the pack */
+    size_t  len;                 /* PACK_ANSWER: the hash's bytes */
     char   *reply;               /* SAVE/DELETE: where to answer */
     json_t *accounts;            /* DELETE: the account keys */
 } aj_job;
@@ -107,6 +110,9 @@ typedef struct aj {
     char                 sys_bind[AJ_KEY];  /* the kernel account of the system account */
     char                 inbox[96];  /* LOOKUP replies: <inbox>.<pubkey> */
     char                 server_id[128];
+    char                 pack_inbox[100];  /* CLAIMS.PACK answers to us */
+    uint64_t             pack_timer;
+    bool                 pack_on;    /* PACK subscriptions and hook in place */
 } aj;
 
 /* aj_conf.c */
@@ -146,6 +152,8 @@ void aj_sweep(aj *a, const char *pub);
 int aj_resolver_start(aj *a);
 void aj_resolver_stop(aj *a);
 void aj_job_push(aj *a, aj_job *j);           /* any thread */
+/* Write dir/name through a temporary file and a rename. */
+int aj_write_file(const char *dir, const char *name, const char *data);
 int aj_dir_load(aj *a);                       /* init: the dir's JWTs into the store */
 
 /* aj_main.c */
@@ -157,6 +165,13 @@ void aj_lookup_request(aj *a, const char *pub);
 
 /* aj_claims.c */
 tern_rc aj_claims_subscribe(aj *a);
+
+/* aj_pack.c: CLAIMS.PACK between full resolvers */
+/* Main thread (init, reload): subscriptions, interest hook and timer
+ * as the resolver type and interval say. */
+tern_rc aj_pack_configure(aj *a);
+/* Resolver thread: the PACK_* jobs. */
+void aj_pack_run(aj *a, aj_job *j);
 
 /* aj_natsmap.c */
 extern const char *const aj_nats_keys[];

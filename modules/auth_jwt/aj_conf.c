@@ -212,9 +212,11 @@ static tern_rc resolver(tern_module *m, const tern_host_api *api, const tern_con
     if ((rc = api->conf_duration_ms(m, api->conf_get(r, "timeout"), &out->timeout_ms)) ==
         TERN_EINVAL)
         return rc;
+    if ((rc = api->conf_duration_ms(m, api->conf_get(r, "interval"), &out->interval_ms)) ==
+        TERN_EINVAL)
+        return rc;
     int64_t ignored;
-    if (api->conf_duration_ms(m, api->conf_get(r, "interval"), &ignored) == TERN_EINVAL ||
-        api->conf_duration_ms(m, api->conf_get(r, "ttl"), &ignored) == TERN_EINVAL ||
+    if (api->conf_duration_ms(m, api->conf_get(r, "ttl"), &ignored) == TERN_EINVAL ||
         api->conf_int(m, api->conf_get(r, "limit"), &ignored) == TERN_EINVAL)
         return TERN_EINVAL;
     if (out->rtype == AJ_RES_URL && !out->url)
@@ -270,6 +272,8 @@ static tern_rc read_all(tern_module *m, const tern_host_api *api, const tern_con
                                       "signing keys");
     if (out->timeout_ms <= 0)
         out->timeout_ms = 1900;   /* nats-server's account fetch timeout */
+    if (out->interval_ms <= 0)
+        out->interval_ms = 60000; /* nats-server's DirAccResolver sync interval */
     return TERN_OK;
 }
 

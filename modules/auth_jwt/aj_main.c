@@ -445,6 +445,7 @@ static tern_rc aj_init(tern_module *m, const tern_host_api *api, const tern_conf
             TERN_OK ||
         (rc = api->hook_register(m, TERN_EVT_TICK, TERN_PRIO_DEFAULT, on_tick, a)) != TERN_OK ||
         (rc = aj_claims_subscribe(a)) != TERN_OK ||
+        (rc = aj_pack_configure(a)) != TERN_OK ||
         (rc = api->timer_start(m, AJ_PUMP_MS, AJ_PUMP_MS, pump, a, NULL)) != TERN_OK) {
         api->set_error(m, "auth_jwt: cannot register its hooks, subscriptions or timer (%d)",
                        (int)rc);
@@ -492,6 +493,8 @@ static tern_rc aj_reload(void *self, const tern_config *conf)
     if (rc != TERN_OK)
         return rc;
     apply_all(a);
+    if ((rc = aj_pack_configure(a)) != TERN_OK)
+        return rc;
     pthread_mutex_lock(&a->mu);
     size_t n = 0;
     for (aj_acc *x = a->accs; x; x = x->next)

@@ -142,7 +142,7 @@ static void fetch_done(aj *a, CURL *h, CURLcode res)
     free(f);
 }
 
-static int write_file(const char *dir, const char *name, const char *data)
+int aj_write_file(const char *dir, const char *name, const char *data)
 {
     char tmp[4096], path[4096];
     snprintf(path, sizeof path, "%s/%s", dir, name);
@@ -168,7 +168,7 @@ static void save(aj *a, aj_job *j)
     pthread_mutex_unlock(&a->mu);
     char name[AJ_KEY + 8], why[300] = "";
     snprintf(name, sizeof name, "%s.jwt", j->pub);
-    if (!dir || write_file(dir, name, j->jwt) != 0)
+    if (!dir || aj_write_file(dir, name, j->jwt) != 0)
         snprintf(why, sizeof why, "could not store the jwt: %s", strerror(errno));
     free(dir);
     if (why[0]) {
@@ -232,6 +232,8 @@ static void *run(void *arg)
                 save(a, j);
             else if (!stop && j->kind == AJ_JOB_DELETE)
                 delete_accounts(a, j);
+            else if (!stop)
+                aj_pack_run(a, j);
             job_free(j);
         }
         if (stop)
