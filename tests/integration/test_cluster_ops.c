@@ -193,7 +193,7 @@ static void test_routez_and_permissions(const char *dir)
     natsConnection_PublishString(c1, "bar.fence", "f");
     natsConnection_Flush(c1);
     IT_CHECK(cl_wait_count(&bf, 1, 5000), "fence after bar.1 and bar.secret");
-    IT_CHECK(atomic_load(&b1.n) == 1 && atomic_load(&bsec.n) == 0,
+    IT_CHECK(cl_wait_count(&b1, 1, 5000) && atomic_load(&b1.n) == 1 && atomic_load(&bsec.n) == 0,
              "export deny: bar.1 crossed (%d), bar.secret did not (%d)", atomic_load(&b1.n),
              atomic_load(&bsec.n));
     /* a wildcard interest is accepted, its denied subjects still filtered */
