@@ -262,7 +262,9 @@ static bool c_lame_duck(void) { return true; }   /* read when lame duck mode sta
 
 static bool c_headers(void) { return info_has(S.port, "\"headers\":false"); }
 
-static bool c_log_file(void) { return await_log(OK_LINE, 1) && it_count_in_file(alt_log, OK_LINE) > 0; }
+/* The writer thread writes the reload's line after the switch: await it
+ * in the new file itself. */
+static bool c_log_file(void) { return it_await_file_count(alt_log, OK_LINE, 1, 10000); }
 
 /* debug and trace log into files of their own: the traffic traced
  * would make the main log too long to search afterwards. */
