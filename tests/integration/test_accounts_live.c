@@ -165,7 +165,9 @@ static void test_reload(void)
     IT_CHECK(d >= 0 && roundtrip(d, &bd, "SUB q 1\r\nPUB q 1\r\nx\r\n") &&
                  it_buf_contains(&bd, "MSG q 1 1\r\nx\r\n"),
              "the new account D serves its user: [%.*s]", (int)bd.len, bd.data);
-    IT_CHECK(it_log_count(&s, "account \"A\" removed") == 1 &&
+    IT_CHECK(it_await_log_count(&s, "account \"A\" removed", 1, 5000) &&
+                 it_await_log_count(&s, "account \"D\" added", 1, 5000) &&
+                 it_log_count(&s, "account \"A\" removed") == 1 &&
                  it_log_count(&s, "account \"D\" added") == 1,
              "the log names the accounts removed and added");
 out:
@@ -215,7 +217,9 @@ static void test_module_account(void)
     roundtrip(m, &bm, "SUB third 3\r\n");
     IT_CHECK(it_buf_contains(&bm, "-ERR 'maximum subscriptions exceeded'"),
              "the spec's limit applies: [%.*s]", (int)bm.len, bm.data);
-    IT_CHECK(it_log_count(&s, "bad spec refused:") == 1 && it_log_count(&s, "no matching stream export") >= 1,
+    IT_CHECK(it_await_log_count(&s, "bad spec refused:", 1, 5000) &&
+                 it_log_count(&s, "bad spec refused:") == 1 &&
+                 it_await_log_count(&s, "no matching stream export", 1, 5000),
              "a spec importing a missing export is refused with the reason");
     /* the module's account outlives a reload */
     if (reload(&s)) {
