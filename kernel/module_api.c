@@ -15,6 +15,7 @@
 #include "jwt.h"
 #include "log.h"
 #include "module_docs.h"
+#include "module_fd.h"
 #include "account_apply.h"
 #include "module_int.h"
 #include "nkeys.h"
@@ -472,6 +473,7 @@ void tern_mod_release_resources(tern_module *m)
     tern_mod_unsubscribe_all(m);
     while (m->timers)
         timer_unlink(m->timers);
+    tern_mod_fd_release(m);
 }
 
 void tern_mod_free_dead_subs(void)
@@ -621,6 +623,8 @@ static const tern_host_api api = {
     .interest_walk = tern_interest_walk,
     .account_walk = tern_account_walk,
     .client_info_set = tern_client_info_set,
+    .fd_watch = tern_mod_fd_watch,
+    .fd_unwatch = tern_mod_fd_unwatch,
 };
 
 const tern_host_api *tern_module_host_api(void)

@@ -24,7 +24,7 @@ bool    tern_mod_is_loader_key(const char *k);
 void    tern_mod_unsubscribe_all(tern_module *m);
 /* Subscribe what a staged generation asked for (commit, workers paused). */
 void    tern_mod_activate_subs(tern_module *m);
-/* Drop its subscriptions and stop its timers (main thread). */
+/* Drop its subscriptions, stop its timers and fd watches (main thread). */
 void    tern_mod_release_resources(tern_module *m);
 /* Open a module's .so as the loader finds it (modules_dir, next to the
  * binary, the install dir), its descriptor and ABI checked, neither

@@ -5,12 +5,14 @@
  *    callbacks; they never block: what needs I/O goes to the resolver
  *    thread, what needs the main thread (api->account_apply) goes to the
  *    main queue;
- *  - the resolver thread (aj_resolver.c) waits in curl_multi_poll: it
- *    runs the url resolver's HTTP fetches (libcurl multi) and the
- *    full/cache resolvers' file writes;
+ *  - the resolver thread (aj_resolver.c) waits on aj.cond for the
+ *    full/cache resolvers' file writes and CLAIMS.PACK work;
  *  - the main thread drains the main queue from a short repeating timer
- *    (the ABI gives timers only, not the loop): it applies accounts and
- *    completes the authentications that waited for them.
+ *    (work posted by the other threads): it applies accounts and
+ *    completes the authentications that waited for them. It also runs
+ *    the url resolver's HTTP fetches (aj_url.c): libcurl's multi socket
+ *    interface driven by fd watches and a timer on the main loop, whose
+ *    finished fetches drain the queue at once.
  * Everything shared sits under aj.mu. */
 #ifndef AJ_H
 #define AJ_H
@@ -68,8 +70,8 @@ typedef struct aj_cli {
     int64_t  iat, exp;
 } aj_cli;
 
-/* Work for the main thread. */
-enum aj_mq_kind { AJ_MQ_APPLY, AJ_MQ_FAIL, AJ_MQ_COMPLETE };
+/* Work for the main thread. FETCH: a url resolver lookup of pub. */
+enum aj_mq_kind { AJ_MQ_APPLY, AJ_MQ_FAIL, AJ_MQ_COMPLETE, AJ_MQ_FETCH };
 typedef struct aj_mq {
     struct aj_mq *next;
     int     kind;
@@ -80,7 +82,7 @@ typedef struct aj_mq {
 } aj_mq;
 
 /* Work for the resolver thread. */
-enum aj_job_kind { AJ_JOB_FETCH, AJ_JOB_SAVE, AJ_JOB_DELETE, AJ_JOB_PACK_ASK,
+enum aj_job_kind { AJ_JOB_SAVE, AJ_JOB_DELETE, AJ_JOB_PACK_ASK,
                    AJ_JOB_PACK_ANSWER, AJ_JOB_PACK_MERGE };
 typedef struct aj_job {
     struct aj_job *next;
@@ -96,6 +98,7 @@ typedef struct aj {
     const tern_host_api *api;
     tern_module         *m;
     pthread_mutex_t      mu;
+    pthread_cond_t       cond;       /* the resolver thread's wake-up (jobs, stop) */
     aj_conf              conf;
     aj_acc              *accs;
     aj_pend             *pend;
@@ -105,8 +108,10 @@ typedef struct aj {
     bool                 stop;
     pthread_t            thread;
     bool                 thread_started;
-    void                *multi;      /* CURLM */
-    void                *inflight;   /* fetches (resolver thread only) */
+    void                *multi;      /* CURLM (main thread) */
+    void                *inflight;   /* url fetches (main thread) */
+    uint64_t             curl_timer; /* curl's timeout, 0: none (main thread) */
+    bool                 curl_closing;
     char                 sys_bind[AJ_KEY];  /* the kernel account of the system account */
     char                 inbox[96];  /* LOOKUP replies: <inbox>.<pubkey> */
     char                 server_id[128];
@@ -148,7 +153,7 @@ void aj_apply(aj *a, const char *pub);
  * is gone. */
 void aj_sweep(aj *a, const char *pub);
 
-/* aj_resolver.c */
+/* aj_resolver.c: the resolver thread (file writes, CLAIMS.PACK) */
 int aj_resolver_start(aj *a);
 void aj_resolver_stop(aj *a);
 void aj_job_push(aj *a, aj_job *j);           /* any thread */
@@ -156,8 +161,15 @@ void aj_job_push(aj *a, aj_job *j);           /* any thread */
 int aj_write_file(const char *dir, const char *name, const char *data);
 int aj_dir_load(aj *a);                       /* init: the dir's JWTs into the store */
 
+/* aj_url.c: the url resolver on the main loop (main thread) */
+int aj_url_start(aj *a);
+void aj_url_stop(aj *a);
+/* GET <url><pub>; its outcome (APPLY or FAIL) is drained at once. */
+void aj_url_fetch(aj *a, const char *pub);
+
 /* aj_main.c */
 void aj_mq_push(aj *a, aj_mq *q);             /* any thread */
+void aj_mq_drain(aj *a);                      /* main thread: run the queue now */
 /* Answer a CLAIMS request as nats-server does. acc NULL: none. */
 void aj_respond(aj *a, const char *reply, const char *acc, const char *message,
                 const char *error);

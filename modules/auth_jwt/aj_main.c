@@ -171,11 +171,11 @@ static tern_verdict on_auth(tern_module *m, const tern_evt_hdr *hdr, void *ud)
             q->kind = AJ_MQ_APPLY;
             snprintf(q->pub, sizeof q->pub, "%s", acc);
             aj_mq_push(a, q);
-        } else if (rtype == AJ_RES_URL) {
-            aj_job *j = calloc(1, sizeof *j);
-            j->kind = AJ_JOB_FETCH;
-            snprintf(j->pub, sizeof j->pub, "%s", acc);
-            aj_job_push(a, j);
+        } else if (rtype == AJ_RES_URL) {  /* fetched from the main loop */
+            aj_mq *q = calloc(1, sizeof *q);
+            q->kind = AJ_MQ_FETCH;
+            snprintf(q->pub, sizeof q->pub, "%s", acc);
+            aj_mq_push(a, q);
         } else {
             aj_lookup_request(a, acc);
         }
@@ -277,10 +277,8 @@ static aj_pend *take_pend(aj *a, const char *pub, int64_t now)
     return out;
 }
 
-static void pump(tern_module *m, uint64_t id, void *ud)
+void aj_mq_drain(aj *a)
 {
-    (void)m, (void)id;
-    aj *a = ud;
     pthread_mutex_lock(&a->mu);
     aj_mq *q = a->mq;
     a->mq = a->mq_tail = NULL;
@@ -290,6 +288,8 @@ static void pump(tern_module *m, uint64_t id, void *ud)
         aj_mq *next = q->next;
         if (q->kind == AJ_MQ_COMPLETE) {
             complete(a, q->pend, false);
+        } else if (q->kind == AJ_MQ_FETCH) {
+            aj_url_fetch(a, q->pub);
         } else {
             if (q->kind == AJ_MQ_APPLY) {
                 aj_apply(a, q->pub);
@@ -316,6 +316,12 @@ static void pump(tern_module *m, uint64_t id, void *ud)
         complete(a, late, true);
         late = pn;
     }
+}
+
+static void pump(tern_module *m, uint64_t id, void *ud)
+{
+    (void)m, (void)id;
+    aj_mq_drain(ud);
 }
 
 /* The preloaded JWTs into the store: TERN_EINVAL for one that does not
@@ -382,6 +388,7 @@ static void aj_free(aj *a)
         free(q);
     }
     aj_conf_free(&a->conf);
+    pthread_cond_destroy(&a->cond);
     pthread_mutex_destroy(&a->mu);
     free(a);
 }
@@ -412,8 +419,10 @@ static tern_rc aj_init(tern_module *m, const tern_host_api *api, const tern_conf
     a->api = api;
     a->m = m;
     pthread_mutex_init(&a->mu, NULL);
+    pthread_cond_init(&a->cond, NULL);
     tern_rc rc = aj_conf_read(m, api, conf, &a->conf);
     if (rc != TERN_OK) {
+        pthread_cond_destroy(&a->cond);
         pthread_mutex_destroy(&a->mu);
         free(a);
         return rc;
@@ -435,7 +444,7 @@ static tern_rc aj_init(tern_module *m, const tern_host_api *api, const tern_conf
         return rc != TERN_OK ? rc : TERN_EINVAL;
     }
     if (aj_resolver_start(a) != 0) {
-        api->set_error(m, "cannot start the resolver thread");
+        api->set_error(m, "cannot start the resolver thread or libcurl");
         aj_free(a);
         return TERN_ENOMEM;
     }

@@ -1,10 +1,9 @@
-/* The resolver thread: libcurl's multi interface for the url resolver
- * (GET <url><pubkey>, nats-server's URL resolver) and the file writes of
- * the full/cache resolvers. It sleeps in curl_multi_poll; new work wakes
- * it with curl_multi_wakeup. Results go to the main queue, where the
- * accounts are applied and waiting authentications completed: neither
- * the workers nor the main loop ever wait on the network or the disk. */
-#include <curl/curl.h>
+/* The resolver thread: the file writes of the full/cache resolvers and
+ * the CLAIMS.PACK work (aj_pack.c). It sleeps on aj.cond; new work
+ * signals it. Results go to the main queue, where the accounts are
+ * applied and waiting authentications completed: neither the workers
+ * nor the main loop ever wait on the disk. (The url resolver's HTTP
+ * runs on the main loop: aj_url.c.) */
 #include <dirent.h>
 #include <errno.h>
 #include <stdio.h>
@@ -17,16 +16,6 @@
 
 #define AJ_MAX_JWT (1u << 20)
 
-typedef struct fetch {
-    struct fetch *next;      /* in flight (resolver thread only) */
-    CURL  *h;
-    aj    *a;
-    char   pub[AJ_KEY];
-    char  *body;
-    size_t len;
-    bool   too_big;
-} fetch;
-
 void aj_job_push(aj *a, aj_job *j)
 {
     pthread_mutex_lock(&a->mu);
@@ -34,9 +23,8 @@ void aj_job_push(aj *a, aj_job *j)
     while (*p)
         p = &(*p)->next;
     *p = j;
+    pthread_cond_signal(&a->cond);
     pthread_mutex_unlock(&a->mu);
-    if (a->multi)
-        curl_multi_wakeup(a->multi);
 }
 
 static void job_free(aj_job *j)
@@ -47,21 +35,6 @@ static void job_free(aj_job *j)
     free(j);
 }
 
-static size_t on_body(char *p, size_t size, size_t n, void *ud)
-{
-    fetch *f = ud;
-    size_t add = size * n;
-    if (f->len + add > AJ_MAX_JWT) {
-        f->too_big = true;
-        return 0;
-    }
-    f->body = realloc(f->body, f->len + add + 1);
-    memcpy(f->body + f->len, p, add);
-    f->len += add;
-    f->body[f->len] = 0;
-    return add;
-}
-
 static void mq(aj *a, int kind, const char *pub, const char *reply, const char *message)
 {
     aj_mq *q = calloc(1, sizeof *q);
@@ -70,76 +43,6 @@ static void mq(aj *a, int kind, const char *pub, const char *reply, const char *
     q->reply = reply ? strdup(reply) : NULL;
     q->message = message ? strdup(message) : NULL;
     aj_mq_push(a, q);
-}
-
-static void start_fetch(aj *a, aj_job *j)
-{
-    fetch *f = calloc(1, sizeof *f);
-    f->a = a;
-    snprintf(f->pub, sizeof f->pub, "%s", j->pub);
-    pthread_mutex_lock(&a->mu);
-    size_t n = strlen(a->conf.url ? a->conf.url : "") + strlen(j->pub) + 1;
-    char *url = malloc(n);
-    snprintf(url, n, "%s%s", a->conf.url ? a->conf.url : "", j->pub);
-    long timeout = (long)a->conf.timeout_ms;
-    pthread_mutex_unlock(&a->mu);
-    CURL *h = curl_easy_init();
-    curl_easy_setopt(h, CURLOPT_URL, url);
-    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
-    curl_easy_setopt(h, CURLOPT_WRITEDATA, f);
-    curl_easy_setopt(h, CURLOPT_PRIVATE, f);
-    curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, timeout);
-    curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
-    curl_multi_add_handle(a->multi, h);
-    f->h = h;
-    f->next = a->inflight;
-    a->inflight = f;
-    free(url);
-}
-
-static void fetch_done(aj *a, CURL *h, CURLcode res)
-{
-    fetch *f = NULL;
-    long status = 0;
-    curl_easy_getinfo(h, CURLINFO_PRIVATE, (char **)&f);
-    curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
-    char why[256] = "";
-    json_t *cl = NULL;
-    if (res != CURLE_OK)
-        snprintf(why, sizeof why, "%s", curl_easy_strerror(res));
-    else if (status != 200)
-        snprintf(why, sizeof why, "HTTP status %ld", status);
-    else if (!f->body)
-        snprintf(why, sizeof why, "empty answer");
-    if (!why[0]) {
-        char *b = f->body;   /* the JWT, maybe with whitespace around it */
-        while (*b == ' ' || *b == '\n' || *b == '\r' || *b == '\t')
-            b++;
-        for (size_t l = strlen(b); l && (b[l - 1] == '\n' || b[l - 1] == '\r' || b[l - 1] == ' ');)
-            b[--l] = 0;
-        pthread_mutex_lock(&a->mu);
-        cl = aj_account_decode(a, &a->conf, b, f->pub, why, sizeof why);
-        if (cl)
-            aj_store(a, f->pub, b, cl);
-        pthread_mutex_unlock(&a->mu);
-    }
-    if (cl) {
-        json_decref(cl);
-        mq(a, AJ_MQ_APPLY, f->pub, NULL, NULL);
-    } else {
-        a->api->log(a->m, TERN_LOG_LEVEL_WARN, "could not fetch account %s: %s", f->pub, why);
-        mq(a, AJ_MQ_FAIL, f->pub, NULL, NULL);
-    }
-    curl_multi_remove_handle(a->multi, h);
-    curl_easy_cleanup(h);
-    for (fetch **p = (fetch **)&a->inflight; *p; p = &(*p)->next)
-        if (*p == f) {
-            *p = f->next;
-            break;
-        }
-    free(f->body);
-    free(f);
 }
 
 int aj_write_file(const char *dir, const char *name, const char *data)
@@ -219,6 +122,8 @@ static void *run(void *arg)
     aj *a = arg;
     for (;;) {
         pthread_mutex_lock(&a->mu);
+        while (!a->stop && !a->jobs)
+            pthread_cond_wait(&a->cond, &a->mu);
         bool stop = a->stop;
         aj_job *jobs = a->jobs;
         a->jobs = NULL;
@@ -226,9 +131,7 @@ static void *run(void *arg)
         while (jobs) {
             aj_job *j = jobs;
             jobs = j->next;
-            if (!stop && j->kind == AJ_JOB_FETCH)
-                start_fetch(a, j);
-            else if (!stop && j->kind == AJ_JOB_SAVE)
+            if (!stop && j->kind == AJ_JOB_SAVE)
                 save(a, j);
             else if (!stop && j->kind == AJ_JOB_DELETE)
                 delete_accounts(a, j);
@@ -237,35 +140,13 @@ static void *run(void *arg)
             job_free(j);
         }
         if (stop)
-            break;
-        int running = 0;
-        curl_multi_perform(a->multi, &running);
-        CURLMsg *msg;
-        int left;
-        while ((msg = curl_multi_info_read(a->multi, &left)))
-            if (msg->msg == CURLMSG_DONE)
-                fetch_done(a, msg->easy_handle, msg->data.result);
-        curl_multi_poll(a->multi, NULL, 0, 1000, NULL);
+            return NULL;
     }
-    /* Unfinished fetches are dropped: their authentications time out. */
-    while (a->inflight) {
-        fetch *f = a->inflight;
-        a->inflight = f->next;
-        curl_multi_remove_handle(a->multi, f->h);
-        curl_easy_cleanup(f->h);
-        free(f->body);
-        free(f);
-    }
-    return NULL;
 }
 
 int aj_resolver_start(aj *a)
 {
-    curl_global_init(CURL_GLOBAL_DEFAULT);
-    a->multi = curl_multi_init();
-    if (!a->multi)
-        return -1;
-    if (pthread_create(&a->thread, NULL, run, a) != 0)
+    if (aj_url_start(a) != 0 || pthread_create(&a->thread, NULL, run, a) != 0)
         return -1;
     a->thread_started = true;
     return 0;
@@ -276,14 +157,12 @@ void aj_resolver_stop(aj *a)
     if (a->thread_started) {
         pthread_mutex_lock(&a->mu);
         a->stop = true;
+        pthread_cond_signal(&a->cond);
         pthread_mutex_unlock(&a->mu);
-        curl_multi_wakeup(a->multi);
         pthread_join(a->thread, NULL);
         a->thread_started = false;
     }
-    if (a->multi)
-        curl_multi_cleanup(a->multi);
-    a->multi = NULL;
+    aj_url_stop(a);
     while (a->jobs) {
         aj_job *j = a->jobs;
         a->jobs = j->next;

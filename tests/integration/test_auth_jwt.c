@@ -14,6 +14,8 @@
  *  - url resolver against an account server (python3 http.server): the
  *    account fetched on connect, an account of another operator refused,
  *    a pushed $SYS.ACCOUNT.<acc>.CLAIMS.UPDATE revoking a connected user;
+ *    a connected client's PING/PONG staying fast while a lookup waits
+ *    a second for a slow account server;
  *  - full resolver: $SYS.REQ.CLAIMS.UPDATE/LIST/LOOKUP/DELETE from a
  *    system account client, the update revoking a connected user; an
  *    unknown account's LOOKUP answered by another server (the test);
@@ -23,6 +25,7 @@
  *    users are connected, an account removed from the preload by a
  *    reload; user subs/payload limits; account JWT mappings.
  * ternd only. */
+#include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -140,15 +143,18 @@ static const char natsjs_js[] =
     "  console.log('ok');\n"
     "})().catch((e) => { console.error(String(e)); process.exit(1); });\n";
 
-/* A tiny account server: GET <prefix>/<pubkey> answers <dir>/<pubkey>.jwt. */
+/* A tiny account server: GET <prefix>/<pubkey> answers <dir>/<pubkey>.jwt,
+ * a second late when <dir>/<pubkey>.slow exists (logged on arrival). */
 static const char http_py[] =
-    "import http.server, os, sys\n"
+    "import http.server, os, sys, time\n"
     "d = sys.argv[1]\n"
     "class H(http.server.BaseHTTPRequestHandler):\n"
     "    def do_GET(self):\n"
     "        p = os.path.join(d, os.path.basename(self.path) + '.jwt')\n"
     "        if not self.path.startswith('/jwt/v1/accounts/') or not os.path.exists(p):\n"
     "            self.send_response(404); self.end_headers(); return\n"
+    "        if os.path.exists(p[:-4] + '.slow'):\n"
+    "            sys.stderr.write('SLOW %s\\n' % self.path); sys.stderr.flush(); time.sleep(1)\n"
     "        body = open(p, 'rb').read()\n"
     "        self.send_response(200); self.send_header('Content-Length', str(len(body)))\n"
     "        self.end_headers(); self.wfile.write(body)\n"
@@ -360,8 +366,7 @@ static bool reload(it_server *s)
 static bool start_with(it_server *s, const char *yaml)
 {
     it_opts o = { 0 };
-    /* ternd installs its signal handlers after it listens: SIGHUP only
-     * once it says it is ready. */
+    /* SIGHUP once it says it is ready (the module comes with the reload). */
     if (it_server_start(s, &o) != 0 || !log_has(s, "Server is ready"))
         return false;
     char path[300];
@@ -379,8 +384,11 @@ static char *module_yaml(const char *resolver)
 {
     size_t n = strlen(resolver) + 512;
     char *y = malloc(n);
-    snprintf(y, n, "modules:\n  auth_jwt:\n    path: %s\n    operator: %s/op.jwt\n    resolver: %s\n",
-             TERN_AUTH_JWT_SO, fix, resolver);
+    /* A lookup nobody answers gives up after 1.9 s, as nats-server's: the
+     * login deadline is set well past it so a loaded machine cannot turn
+     * the refusal into an authentication timeout. */
+    snprintf(y, n, "server:\n  auth_timeout: 10s\nmodules:\n  auth_jwt:\n    path: %s\n"
+             "    operator: %s/op.jwt\n    resolver: %s\n", TERN_AUTH_JWT_SO, fix, resolver);
     return y;
 }
 
@@ -600,6 +608,75 @@ static void http_stop(void)
     http_pid = 0;
 }
 
+/* A connect that waits for a slow account lookup, on its own thread. */
+typedef struct slow_conn {
+    const it_server *s;
+    natsConnection  *nc;
+    int64_t          ms;          /* how long the connect took */
+    _Atomic bool     done;
+} slow_conn;
+
+static void *slow_connect(void *arg)
+{
+    slow_conn *c = arg;
+    int64_t t0 = it_now_ms();
+    natsStatus st = NATS_ERR;
+    for (int i = 0; i < 3 && st != NATS_OK; i++)   /* cnats' unsigned CONNECT (ok_connect) */
+        st = creds_connect(c->s, "cusr", &c->nc);
+    c->ms = it_now_ms() - t0;
+    c->done = true;
+    return NULL;
+}
+
+/* While the account server takes a second to answer C's lookup, a
+ * connected client's PING/PONG round trips stay fast, and so does a
+ * pushed update of A (answered from the main thread, where the lookup
+ * runs): nothing of the server waits for the HTTP answer. */
+static void slow_lookup(const it_server *s, natsConnection *nc, const char *dir)
+{
+    char *cpub = fx("C.pub");
+    sh("cp %s/C.jwt %s/%s.jwt && touch %s/%s.slow", fix, dir, cpub, dir, cpub);
+    slow_conn c = { .s = s };
+    pthread_t t;
+    if (!IT_CHECK(cpub && nc && pthread_create(&t, NULL, slow_connect, &c) == 0,
+                  "[url] a client of C connects on a thread")) {
+        free(cpub);
+        return;
+    }
+    char logf[256], needle[128];
+    snprintf(logf, sizeof logf, "%s/http.log", fix);
+    snprintf(needle, sizeof needle, "SLOW /jwt/v1/accounts/%s", cpub);
+    IT_CHECK(it_wait_file_contains(logf, needle, 5000), "[url] C's lookup reached the slow server");
+    int64_t worst = 0;
+    bool ok = true;
+    for (int i = 0; i < 5; i++) {
+        int64_t t0 = it_now_ms();
+        ok &= natsConnection_FlushTimeout(nc, 2000) == NATS_OK;
+        int64_t rtt = it_now_ms() - t0;
+        worst = rtt > worst ? rtt : worst;
+    }
+    bool pending = !c.done;
+    IT_CHECK(ok && worst < 250 && pending,
+             "[url] PING/PONG stays fast while a lookup is pending (worst %lld ms, lookup %s)",
+             (long long)worst, pending ? "still pending" : "already done");
+    char *apub = fx("A.pub"), *ajwt = fx("A.jwt"), subj[128];
+    snprintf(subj, sizeof subj, "$SYS.ACCOUNT.%s.CLAIMS.UPDATE", apub);
+    int64_t t0 = it_now_ms();
+    char *ans = request(nc, subj, ajwt);
+    int64_t took = it_now_ms() - t0;
+    pending = !c.done;
+    IT_CHECK(ans && strstr(ans, "\"jwt updated\"") && took < 500 && pending,
+             "[url] an update is answered from the main thread meanwhile (%lld ms, lookup %s)",
+             (long long)took, pending ? "still pending" : "already done");
+    free(ans), free(apub), free(ajwt);
+    pthread_join(t, NULL);
+    IT_CHECK(c.nc != NULL && c.ms >= 900,
+             "[url] the client of C is admitted once the slow answer came (%lld ms)",
+             (long long)c.ms);
+    natsConnection_Destroy(c.nc);
+    free(cpub);
+}
+
 static void url_phase(void)
 {
     char dir[256];
@@ -629,6 +706,7 @@ static void url_phase(void)
         IT_CHECK(log_has(&s, "not signed by a trusted operator"),
                  "[url] the account of another operator is refused as untrusted");
         refused(&s, "bob", "user revoked");
+        slow_lookup(&s, sys, dir);
         /* The account server pushes A revoking alice. */
         char *rev = fx("A_rev.jwt");
         sh("cp %s/A_rev.jwt %s/%s.jwt", fix, dir, apub);

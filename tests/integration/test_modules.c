@@ -94,10 +94,10 @@ static void test_refused_modules(void)
     natsConnection *nc = it_nats_connect(&s);
     IT_CHECK(nc != NULL, "clients connect");
     IT_CHECK(await_log(&s, "module abi_new (" MODDIR "/mod_abi_new.so) was built for module ABI "
-                         "2.0, this ternd provides ABI 1.1"),
+                         "2.0, this ternd provides ABI 1.2"),
              "a newer major is refused naming both versions");
     IT_CHECK(await_log(&s, "module abi_old (" MODDIR "/mod_abi_old.so) was built for module ABI "
-                         "0.9, this ternd provides ABI 1.1"),
+                         "0.9, this ternd provides ABI 1.2"),
              "an older major is refused naming both versions");
     IT_CHECK(await_log(&s, "module state (" MODDIR "/mod_state_v1.so): init failed") &&
                  await_log(&s, "fail_init is set; continuing without it"),
@@ -124,7 +124,7 @@ static void test_check_mode(void)
     const char *bin = getenv("TERN_TERND");
     struct { const char *yaml, *want; int code; } cases[] = {
         { "modules:\n  abi: { path: " MODDIR "/mod_abi_new.so }\n",
-          "was built for module ABI 2.0, this ternd provides ABI 1.1", 1 },
+          "was built for module ABI 2.0, this ternd provides ABI 1.2", 1 },
         { "modules:\n  state: { greting: x, path: " MODDIR "/mod_state_v1.so }\n",
           "t.yaml:2:12: unknown key 'greting'", 1 },
         { "modules:\n  state: { path: " MODDIR "/mod_state_v1.so, greeting: x }\n",

@@ -16,10 +16,10 @@
  * TERN_API_HAS(api, slot) first.
  *
  * Threads (see sdk/README.md):
- *  - init, reload, fini, validate, export_state/import_state, timers and
- *    TERN_EVT_TICK / TERN_EVT_RELOADED hooks run on the server's main
- *    thread. reload runs while every worker is paused, so hooks never
- *    run concurrently with it.
+ *  - init, reload, fini, validate, export_state/import_state, timers, fd
+ *    watches (1.2) and TERN_EVT_TICK / TERN_EVT_RELOADED hooks run on the
+ *    server's main thread. reload runs while every worker is paused, so
+ *    hooks never run concurrently with it.
  *  - Connection hooks (TERN_EVT_AUTH, TERN_EVT_CLIENT_CONNECTED,
  *    TERN_EVT_CLIENT_CLOSED) run on the worker thread owning the
  *    connection: several workers call them concurrently. They must not
@@ -45,7 +45,7 @@ extern "C" {
 #endif
 
 #define TERN_ABI_MAJOR 1
-#define TERN_ABI_MINOR 1
+#define TERN_ABI_MINOR 2
 
 #define TERN_MODULE_MAGIC 0x4e524554u        /* "TERN" little-endian */
 #define TERN_MODULE_ENTRY_SYMBOL "tern_module_entry"
@@ -342,6 +342,21 @@ typedef void (*tern_interest_fn)(const char *account, const char *subject, const
 /* One account (account_walk). */
 typedef void (*tern_account_fn)(const char *account, void *ud);
 
+/* ---- file descriptors on the main loop (1.2) ------------------------------ */
+
+/* What fd_watch waits for, and what its callback is told is ready.
+ * TERN_FD_ERROR is only ever reported (an error or hang-up on the fd). */
+enum tern_fd_events {
+    TERN_FD_READ  = 1u << 0,
+    TERN_FD_WRITE = 1u << 1,
+    TERN_FD_ERROR = 1u << 2,
+};
+/* The watched fd is ready (main thread): events holds the ready
+ * TERN_FD_* bits. Watches are level-triggered: it runs again on the next
+ * loop iteration while the fd stays ready. It may call fd_watch and
+ * fd_unwatch, also for this watch. */
+typedef void (*tern_fd_fn)(tern_module *m, uint64_t id, int fd, uint32_t events, void *ud);
+
 /* ---- the host API table ----------------------------------------------- */
 
 /* Append-only: slots are never removed, reordered or changed; new ones
@@ -526,6 +541,22 @@ typedef struct tern_host_api {
      * TERN_EINVAL with the reason in api->error(m) when malformed or
      * badly signed. Expiry is the caller's to check. */
     tern_rc (*jwt_decode)(tern_module *m, const char *jwt, char **claims);
+
+    /* -- 1.2: file descriptors on the main loop. Main thread. -- */
+    /* Watch fd (a socket or pipe the module owns, made non-blocking) for
+     * events (TERN_FD_READ | TERN_FD_WRITE): fn runs on the main thread
+     * when it is ready. Watching an fd this module already watches
+     * re-arms that watch with the new events, fn and ud and keeps its id;
+     * events 0 pauses it (nothing is reported until it is re-armed).
+     * *id: the watch. TERN_EEXIST when another module watches fd,
+     * TERN_EINVAL for an fd the loop cannot poll (a regular file). */
+    tern_rc (*fd_watch)(tern_module *m, int fd, uint32_t events, tern_fd_fn fn, void *ud,
+                        uint64_t *id);
+    /* Stop watching (before closing the fd); no callback of the watch
+     * runs after it returns. The fd stays the module's. TERN_ENOENT: no
+     * such watch. Every watch of a module is removed when it unloads,
+     * before fini. */
+    tern_rc (*fd_unwatch)(tern_module *m, uint64_t id);
 } tern_host_api;
 
 /* Whether the server's table has slot `fn` (a newer slot than the server
