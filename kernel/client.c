@@ -571,6 +571,11 @@ static int on_ping(void *ud)
     tern_client *c = ud;
     trace_in(c, "%s", "PING");
     c->last_ping_in_ms = c->w->now_ms;
+    /* Deliveries other workers handed over before this PING go first
+     * (worker.h): the PONG promises them. */
+    tern_worker_apply_batches(c->w);
+    if (has(c, TERN_CF_CLOSING))
+        return TERN_PARSE_CLOSED;
     bool first = !has(c, TERN_CF_FIRST_PONG_SENT) && has(c, TERN_CF_CONNECT_RECEIVED);
     tern_client_send(c, "PONG\r\n", 6);
     c->flags |= TERN_CF_FIRST_PONG_SENT;

@@ -49,6 +49,26 @@ static void push_batch(tern_worker *to, tern_batch *b)
     uv_async_send(&to->wake);
 }
 
+static void apply_batches(tern_worker *w, tern_batch *batches)
+{
+    while (batches) {
+        tern_batch *b = batches;
+        batches = b->next;
+        tern_client_deliver_batch(w, b->buf.data, b->buf.len);
+        tern_buf_free(&b->buf);
+        free(b);
+    }
+}
+
+void tern_worker_apply_batches(tern_worker *w)
+{
+    pthread_mutex_lock(&w->inbox_mu);
+    tern_batch *batches = w->batches;
+    w->batches = w->batches_tail = NULL;
+    pthread_mutex_unlock(&w->inbox_mu);
+    apply_batches(w, batches);
+}
+
 static void drain_inbox(tern_worker *w)
 {
     pthread_mutex_lock(&w->inbox_mu);
@@ -58,13 +78,7 @@ static void drain_inbox(tern_worker *w)
     w->batches = w->batches_tail = NULL;
     pthread_mutex_unlock(&w->inbox_mu);
 
-    while (batches) {
-        tern_batch *b = batches;
-        batches = b->next;
-        tern_client_deliver_batch(w, b->buf.data, b->buf.len);
-        tern_buf_free(&b->buf);
-        free(b);
-    }
+    apply_batches(w, batches);
     while (tasks) {
         tern_task *t = tasks;
         tasks = t->next;

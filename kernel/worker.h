@@ -93,6 +93,12 @@ int  tern_worker_start(tern_worker *w);
 /* After the thread has ended. */
 void tern_worker_free(tern_worker *w);
 
+/* Deliver the batches other workers have handed to w so far (w's thread).
+ * A client's PING calls it before its PONG: messages published before the
+ * PING was sent (another connection's PONG proved them routed) must reach
+ * the client before the PONG, as nats-server's synchronous delivery does. */
+void tern_worker_apply_batches(tern_worker *w);
+
 /* Run fn(w, arg) on w's thread (any thread may call). */
 void tern_worker_post(tern_worker *w, void (*fn)(tern_worker *, void *), void *arg);
 /* Ask the worker to close its connections and end its loop. */
