@@ -17,6 +17,7 @@
 #ifndef AJ_H
 #define AJ_H
 
+#include <dirent.h>
 #include <jansson.h>
 #include <pthread.h>
 #include <stdbool.h>
@@ -159,6 +160,10 @@ void aj_resolver_stop(aj *a);
 void aj_job_push(aj *a, aj_job *j);           /* any thread */
 /* Write dir/name through a temporary file and a rename. */
 int aj_write_file(const char *dir, const char *name, const char *data);
+/* opendir through open(O_DIRECTORY) + fdopendir: the same, but the
+ * descriptor is created by open, which ThreadSanitizer models (a number
+ * a worker's socket had before is reused here). */
+DIR *aj_opendir(const char *dir);
 int aj_dir_load(aj *a);                       /* init: the dir's JWTs into the store */
 
 /* aj_url.c: the url resolver on the main loop (main thread) */

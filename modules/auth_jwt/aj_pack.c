@@ -155,7 +155,7 @@ typedef void (*jwt_fn)(const char *key, const char *bytes, size_t len, void *ud)
 
 static int walk(const char *dir, jwt_fn fn, void *ud)
 {
-    DIR *d = opendir(dir);
+    DIR *d = aj_opendir(dir);
     if (!d)
         return -1;
     struct dirent *e;

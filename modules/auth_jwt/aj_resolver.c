@@ -5,6 +5,7 @@
  * nor the main loop ever wait on the disk. (The url resolver's HTTP
  * runs on the main loop: aj_url.c.) */
 #include <dirent.h>
+#include <fcntl.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -43,6 +44,17 @@ static void mq(aj *a, int kind, const char *pub, const char *reply, const char *
     q->reply = reply ? strdup(reply) : NULL;
     q->message = message ? strdup(message) : NULL;
     aj_mq_push(a, q);
+}
+
+DIR *aj_opendir(const char *dir)
+{
+    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0)
+        return NULL;
+    DIR *d = fdopendir(fd);
+    if (!d)
+        close(fd);
+    return d;
 }
 
 int aj_write_file(const char *dir, const char *name, const char *data)
@@ -190,7 +202,7 @@ int aj_dir_load(aj *a)
         a->api->set_error(a->m, "resolver dir %s: %s", dir, strerror(errno));
         return -1;
     }
-    DIR *d = opendir(dir);
+    DIR *d = aj_opendir(dir);
     if (!d) {
         a->api->set_error(a->m, "resolver dir %s: %s", dir, strerror(errno));
         return -1;
