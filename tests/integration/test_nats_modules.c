@@ -62,7 +62,7 @@ static void test_check_mode(void)
               (const char *[]){ "-t", "-c", conf, "--modules_dir", MAPDIR, NULL });
 
     write_file(conf, "port: 4222\nleafnodes {\n  port: \"abc\"\n}\n");
-    char want[256];
+    char want[1024];
     snprintf(want, sizeof want, "%s:3:9: leafnodes.port must be an integer", conf);
     check_run("a value the module refuses", 1, want,
               (const char *[]){ "-t", "-c", conf, "--modules_dir", MAPDIR, NULL });
