@@ -24,6 +24,7 @@
 #define MAX_PROTOS      64
 #define OUT_KEEP_BYTES  (64 * 1024)
 #define CLOSE_FLUSH_MS  5000          /* a close waits this long for queued bytes */
+#define LINGER_MS       500           /* then this long for the peer's FIN */
 #define TLS_TIMEOUT_MS  2000          /* tern_tls_spec.timeout_ms 0 */
 
 /* ---- registry ---------------------------------------------------------- */
@@ -391,6 +392,43 @@ static void on_close_deadline(uv_timer_t *t)
     uv_close((uv_handle_t *)&c->timer, on_handle_closed);
 }
 
+/* ---- lingering close ----------------------------------------------------------
+ * Closing a socket with unread input sends an RST, and the RST can destroy
+ * the last bytes we wrote before the peer reads them (an HTTP error answer
+ * to a request still being sent, an -ERR to a peer still writing). So a
+ * flushed close sends FIN first and reads (and drops) what still arrives
+ * until the peer's FIN or LINGER_MS, as Go's net/http and nginx do. */
+
+static void on_linger_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
+{
+    (void)buf;
+    if (nread < 0)
+        close_handles(s->data);
+}
+
+static void on_linger_shutdown(uv_shutdown_t *req, int status)
+{
+    if (status < 0 && status != UV_ECANCELED)
+        close_handles(req->data);
+}
+
+static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf);
+
+static void linger_then_close(tern_mconn *c)
+{
+    if (c->handles_open == 0 || uv_is_closing((uv_handle_t *)&c->tcp)) {
+        close_handles(c);
+        return;
+    }
+    c->sreq.data = c;
+    if (uv_shutdown(&c->sreq, (uv_stream_t *)&c->tcp, on_linger_shutdown) != 0 ||
+        uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_linger_read) != 0) {
+        close_handles(c);
+        return;
+    }
+    uv_timer_start(&c->timer, on_close_deadline, LINGER_MS, 0);
+}
+
 /* Close c on its owner: no callback of the module runs for it after
  * closed; the link's interest goes first. flush: write what is queued
  * (bounded by CLOSE_FLUSH_MS) before the socket closes. */
@@ -453,7 +491,10 @@ static void conn_close_now(tern_mconn *c, const char *reason, bool flush)
         uv_timer_start(&c->timer, on_close_deadline, CLOSE_FLUSH_MS, 0);
         return;
     }
-    close_handles(c);
+    if (flush)
+        linger_then_close(c);
+    else
+        close_handles(c);
 }
 
 /* ---- connections: writing ------------------------------------------------- */
@@ -468,7 +509,10 @@ static void on_write(uv_write_t *req, int status)
     if (uv_is_closing((uv_handle_t *)&c->tcp))
         return;
     if (c->close_when_flushed) {
-        close_handles(c);
+        if (status < 0)
+            close_handles(c);
+        else
+            linger_then_close(c);
         return;
     }
     if (status < 0) {

@@ -43,6 +43,7 @@ typedef struct tern_mconn {
     uv_timer_t     timer;        /* TLS handshake deadline */
     uv_connect_t   creq;
     uv_write_t     wreq;
+    uv_shutdown_t  sreq;         /* lingering close */
     uv_loop_t     *loop;
     tern_worker   *w;            /* owner; NULL: the main thread */
     tern_mproto   *proto;
