@@ -8,6 +8,7 @@ cd "$(dirname "$0")/.."
 pkgs=(build-essential cmake pkg-config
       libuv1-dev libssl-dev libsodium-dev libyaml-dev libjansson-dev
       libcmocka-dev libnats-dev nats-server jq python3 openssl libcurl4-openssl-dev
+      tzdata                              # auth_jwt: a user's times_location
       clang-14 libclang-rt-14-dev
       libhttp-parser-dev prometheus chromium)   # monitor module; promtool and the dashboard test
 missing=()

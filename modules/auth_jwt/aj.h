@@ -60,6 +60,8 @@ typedef struct aj_pend {
     tern_async token;
     char       account[AJ_KEY];
     json_t    *user;             /* the user claims */
+    char       ip[64];           /* the client's address ("": unknown) */
+    bool       sig_ok;           /* the nonce signature verified */
     int64_t    deadline_ms;      /* wall clock */
 } aj_pend;
 
@@ -135,15 +137,29 @@ json_t *aj_account_decode(aj *a, const aj_conf *c, const char *jwt, const char *
 /* aj_verify.c */
 int64_t aj_now_s(void);
 int64_t aj_now_ms(void);
-/* Checks that need only the user JWT and the connection. */
-bool aj_user_precheck(aj *a, json_t *user, const tern_evt_auth *ev, char *why, size_t whylen);
-/* Checks against the account; on success *perms (JSON or NULL, malloc). */
-bool aj_user_finish(aj *a, json_t *user, json_t *acc, bool deleted, char **perms, char *why,
-                    size_t whylen);
+/* Checks that need only the user JWT and the connection. *sig_ok: the
+ * nonce signature verified; a signing key's user may come without it
+ * (a scope template's bearer_token waives it: known with the account). */
+bool aj_user_precheck(aj *a, json_t *user, const tern_evt_auth *ev, bool *sig_ok, char *why,
+                      size_t whylen);
+/* Checks against the account; on success *perms (JSON or NULL, malloc)
+ * and *until (when the user's connect time window ends, Unix seconds;
+ * 0: no window). ip: the client's address (a scope template's src). */
+bool aj_user_finish(aj *a, json_t *user, json_t *acc, bool deleted, const char *ip, bool sig_ok,
+                    char **perms, int64_t *until, char *why, size_t whylen);
 /* Whether the account's revocations cover a user JWT issued at iat. */
 bool aj_revoked(json_t *acc, const char *user, int64_t iat);
 bool aj_subject_matches(const char *pattern, const char *subject);
 size_t aj_b64_decode(const char *in, unsigned char *out, size_t cap);
+
+/* aj_template.c: a user_scope template with its functions ({{name()}},
+ * {{tag(x)}}, ...) expanded for user of acc: a new object, or NULL with
+ * why when the user must be refused. */
+json_t *aj_template_apply(json_t *tmpl, json_t *user, json_t *acc, char *why, size_t whylen);
+
+/* aj_tz.c: the UTC offset (seconds east) of IANA zone name ("", "UTC",
+ * "Local" or a zoneinfo name) at unix time t; false: unknown zone. */
+bool aj_tz_offset(const char *name, int64_t t, int32_t *off, char *why, size_t whylen);
 
 /* aj_account.c (main thread) */
 aj_acc *aj_find(aj *a, const char *pub);      /* under mu */

@@ -63,7 +63,8 @@ static const char *bind_name(aj *a, const char *pub)
     return a->conf.system_account && !strcmp(pub, a->conf.system_account) ? a->sys_bind : pub;
 }
 
-static void track(aj *a, uint64_t cid, json_t *user, const char *acc)
+/* until: the end of the user's time window (0: none), an expiry too. */
+static void track(aj *a, uint64_t cid, json_t *user, const char *acc, int64_t until)
 {
     aj_cli *c = calloc(1, sizeof *c);
     c->cid = cid;
@@ -71,6 +72,8 @@ static void track(aj *a, uint64_t cid, json_t *user, const char *acc)
     snprintf(c->account, sizeof c->account, "%s", acc);
     c->iat = json_integer_value(json_object_get(user, "iat"));
     c->exp = json_integer_value(json_object_get(user, "exp"));
+    if (until > 0 && (c->exp <= 0 || until < c->exp))
+        c->exp = until;
     pthread_mutex_lock(&a->mu);
     c->next = a->clis;
     a->clis = c;
@@ -85,7 +88,8 @@ static const char *user_account(json_t *user)
 }
 
 /* Decide a user against its (applied) account: *perms on ALLOW. */
-static bool decide(aj *a, json_t *user, const char *acc, char **perms, char *why, size_t wl)
+static bool decide(aj *a, json_t *user, const char *acc, const char *ip, bool sig_ok,
+                   char **perms, int64_t *until, char *why, size_t wl)
 {
     pthread_mutex_lock(&a->mu);
     aj_acc *x = aj_find(a, acc);
@@ -97,7 +101,7 @@ static bool decide(aj *a, json_t *user, const char *acc, char **perms, char *why
         snprintf(why, wl, "account %s not found", acc);
         return false;
     }
-    bool ok = aj_user_finish(a, user, cl, deleted, perms, why, wl);
+    bool ok = aj_user_finish(a, user, cl, deleted, ip, sig_ok, perms, until, why, wl);
     json_decref(cl);
     return ok;
 }
@@ -112,12 +116,14 @@ static void deny_log(aj *a, json_t *user, const char *why)
 static void complete(aj *a, aj_pend *p, bool fail)
 {
     char why[256] = "account could not be resolved", *perms = NULL;
-    bool ok = !fail && decide(a, p->user, p->account, &perms, why, sizeof why);
+    int64_t until = 0;
+    bool ok = !fail &&
+              decide(a, p->user, p->account, p->ip, p->sig_ok, &perms, &until, why, sizeof why);
     if (ok) {
         const char *name = json_string_value(json_object_get(p->user, "sub"));
         if (a->api->auth_complete_ex(p->token, TERN_VERDICT_ALLOW, bind_name(a, p->account),
                                      perms, name) == TERN_OK)
-            track(a, p->token.cid, p->user, p->account);
+            track(a, p->token.cid, p->user, p->account, until);
     } else {
         deny_log(a, p->user, why);
         a->api->auth_complete_ex(p->token, TERN_VERDICT_DENY, NULL, NULL, NULL);
@@ -145,7 +151,8 @@ static tern_verdict on_auth(tern_module *m, const tern_evt_hdr *hdr, void *ud)
     json_t *user = json_loads(text, 0, NULL);
     a->api->free(text);
     char why[256];
-    if (!user || !aj_user_precheck(a, user, ev, why, sizeof why)) {
+    bool sig_ok = false;
+    if (!user || !aj_user_precheck(a, user, ev, &sig_ok, why, sizeof why)) {
         deny_log(a, user, user ? why : "claims are not JSON");
         json_decref(user);
         return TERN_VERDICT_DENY;
@@ -161,6 +168,8 @@ static tern_verdict on_auth(tern_module *m, const tern_evt_hdr *hdr, void *ud)
         aj_pend *p = calloc(1, sizeof *p);
         p->token = ev->token;
         snprintf(p->account, sizeof p->account, "%s", acc);
+        snprintf(p->ip, sizeof p->ip, "%s", ev->ip ? ev->ip : "");
+        p->sig_ok = sig_ok;
         p->user = user;
         p->deadline_ms = aj_now_ms() + a->conf.timeout_ms;
         p->next = a->pend;
@@ -183,7 +192,8 @@ static tern_verdict on_auth(tern_module *m, const tern_evt_hdr *hdr, void *ud)
     }
     pthread_mutex_unlock(&a->mu);
     char *perms = NULL;
-    if (!decide(a, user, acc, &perms, why, sizeof why)) {
+    int64_t until = 0;
+    if (!decide(a, user, acc, ev->ip, sig_ok, &perms, &until, why, sizeof why)) {
         deny_log(a, user, why);
         json_decref(user);
         return TERN_VERDICT_DENY;
@@ -194,6 +204,8 @@ static tern_verdict on_auth(tern_module *m, const tern_evt_hdr *hdr, void *ud)
         aj_pend *p = calloc(1, sizeof *p);
         p->token = ev->token;
         snprintf(p->account, sizeof p->account, "%s", acc);
+        snprintf(p->ip, sizeof p->ip, "%s", ev->ip ? ev->ip : "");
+        p->sig_ok = sig_ok;
         p->user = user;
         aj_mq *q = calloc(1, sizeof *q);
         q->kind = AJ_MQ_COMPLETE;
@@ -209,7 +221,7 @@ static tern_verdict on_auth(tern_module *m, const tern_evt_hdr *hdr, void *ud)
     out->user_name = t_name;
     out->account = t_acc;
     free(perms);
-    track(a, ev->token.cid, user, acc);
+    track(a, ev->token.cid, user, acc, until);
     json_decref(user);
     return TERN_VERDICT_ALLOW;
 }

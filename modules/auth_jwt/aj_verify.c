@@ -160,36 +160,81 @@ static bool src_ok(json_t *src, const char *ip)
     return ok;
 }
 
+/* Go's time.Parse("15:04:05"): hour of 1 or 2 digits, minutes and
+ * seconds of 2, an optional fraction; -1 if it does not parse. */
 static int hms(const char *s)
 {
-    int h, m, sec;
-    if (!s || sscanf(s, "%d:%d:%d", &h, &m, &sec) != 3)
+    int h = 0, m, sec;
+    if (!s || *s < '0' || *s > '9')
+        return -1;
+    h = *s++ - '0';
+    if (*s >= '0' && *s <= '9')
+        h = h * 10 + (*s++ - '0');
+    if (*s++ != ':' || s[0] < '0' || s[0] > '9' || s[1] < '0' || s[1] > '9')
+        return -1;
+    m = (s[0] - '0') * 10 + (s[1] - '0');
+    s += 2;
+    if (*s++ != ':' || s[0] < '0' || s[0] > '9' || s[1] < '0' || s[1] > '9')
+        return -1;
+    sec = (s[0] - '0') * 10 + (s[1] - '0');
+    s += 2;
+    if ((*s == '.' || *s == ',') && s[1] >= '0' && s[1] <= '9')
+        for (s++; *s >= '0' && *s <= '9'; s++)
+            ;
+    if (*s || h > 23 || m > 59 || sec > 59)
         return -1;
     return h * 3600 + m * 60 + sec;
 }
 
-/* nats.times: [{start, end}] in local time; empty: always. */
-static bool times_ok(json_t *times)
+/* The location's time of day now, in ms: false when the zone does not load. */
+static bool time_of_day(const char *loc, int64_t *ms, char *why, size_t whylen)
 {
+    int64_t now = aj_now_ms(), s = now / 1000;
+    int32_t off;
+    if (!aj_tz_offset(loc ? loc : "Local", s, &off, why, whylen))
+        return false;
+    int64_t local = s + off;
+    *ms = ((local % 86400 + 86400) % 86400) * 1000 + now % 1000;
+    return true;
+}
+
+/* times: [{start, end}] in times_location (the server's local time
+ * without one); empty: always. As nats-server 2.9's validateTimes: a
+ * window that does not parse refuses; now must be strictly after start
+ * (today) and before end, an end before its start being tomorrow's, so
+ * a window over midnight only admits from its start to midnight. */
+static bool times_left(json_t *lim, int64_t *left_ms, char *why, size_t whylen)
+{
+    json_t *times = json_object_get(lim, "times");
+    const char *loc = str(lim, "times_location");
+    *left_ms = -1;
     if (!json_array_size(times))
         return true;
-    time_t now = time(NULL);
-    struct tm tm;
-    localtime_r(&now, &tm);
-    int t = tm.tm_hour * 3600 + tm.tm_min * 60 + tm.tm_sec;
+    int64_t t;
+    if (!time_of_day(loc && *loc ? loc : NULL, &t, why, whylen))
+        return false;
     size_t i;
     json_t *w;
     json_array_foreach(times, i, w) {
         int s = hms(str(w, "start")), e = hms(str(w, "end"));
         if (s < 0 || e < 0)
-            continue;
-        if (s <= e ? (t >= s && t <= e) : (t >= s || t <= e))
+            return snprintf(why, whylen, "bad connect time window"), false;
+        if ((int64_t)s * 1000 < t && (s > e || t < (int64_t)e * 1000)) {
+            *left_ms = (int64_t)e * 1000 + (s > e ? 86400000 : 0) - t;
             return true;
+        }
     }
-    return false;
+    return snprintf(why, whylen, "outside the user's connect times"), false;
 }
 
-bool aj_user_precheck(aj *a, json_t *user, const tern_evt_auth *ev, char *why, size_t whylen)
+static bool times_ok(json_t *lim, char *why, size_t whylen)
+{
+    int64_t left;
+    return times_left(lim, &left, why, whylen);
+}
+
+bool aj_user_precheck(aj *a, json_t *user, const tern_evt_auth *ev, bool *sig_ok, char *why,
+                      size_t whylen)
 {
     json_t *nats = json_object_get(user, "nats");
     const char *type = str(nats, "type"), *sub = str(user, "sub");
@@ -210,20 +255,24 @@ bool aj_user_precheck(aj *a, json_t *user, const tern_evt_auth *ev, char *why, s
         any_known |= json_is_string(t) && known_conn_type(json_string_value(t));
     if (!any_known || !conn_type_ok(types))
         return snprintf(why, whylen, "connection type not allowed"), false;
-    if (!json_is_true(json_object_get(nats, "bearer_token"))) {
-        unsigned char sig[80];
-        size_t n = ev->sig ? aj_b64_decode(ev->sig, sig, sizeof sig) : 0;
-        if (!ev->nonce || n != 64 ||
-            !a->api->nkey_verify(sub, ev->nonce, strlen(ev->nonce), sig, n))
-            return snprintf(why, whylen, "signature verification failed (%s)",
-                            !ev->nonce ? "no nonce" : !ev->sig ? "no signature"
-                            : n != 64 ? "not a signature" : "bad signature"), false;
-    }
+    unsigned char sig[80];
+    size_t n = ev->sig ? aj_b64_decode(ev->sig, sig, sizeof sig) : 0;
+    *sig_ok = ev->nonce && n == 64 &&
+              a->api->nkey_verify(sub, ev->nonce, strlen(ev->nonce), sig, n);
+    const char *iss = str(user, "iss"), *ia = str(nats, "issuer_account");
+    bool by_signing_key = iss && ia && *ia && strcmp(iss, ia) != 0;
+    if (!*sig_ok && !json_is_true(json_object_get(nats, "bearer_token")) && !by_signing_key)
+        return snprintf(why, whylen, "signature verification failed (%s)",
+                        !ev->nonce ? "no nonce" : !ev->sig ? "no signature"
+                        : n != 64 ? "not a signature" : "bad signature"), false;
+    /* an unknown times_location makes the JWT invalid, times or not (jwt's Validate) */
+    const char *loc = str(nats, "times_location");
+    int32_t off;
+    if (loc && *loc && !aj_tz_offset(loc, aj_now_s(), &off, why, whylen))
+        return false;
     if (!src_ok(json_object_get(nats, "src"), ev->ip))
         return snprintf(why, whylen, "client address not allowed"), false;
-    if (!times_ok(json_object_get(nats, "times")))
-        return snprintf(why, whylen, "outside the user's connect times"), false;
-    return true;
+    return times_ok(nats, why, whylen);
 }
 
 bool aj_revoked(json_t *acc, const char *user, int64_t iat)
@@ -307,22 +356,86 @@ static void user_limits(json_t *out, json_t *u)
         json_decref(l);
 }
 
-bool aj_user_finish(aj *a, json_t *user, json_t *acc, bool deleted, char **perms, char *why,
-                    size_t whylen)
+/* After the issuer: bearer policy, account connections, revocation, and
+ * for a scoped user the template's src and times; then the permissions
+ * that apply (lim: the user's nats claims or the expanded template). */
+static bool finish_checks(json_t *user, json_t *acc, json_t *lim, bool scoped, const char *ip,
+                          bool sig_ok, char **perms, int64_t *until, char *why, size_t whylen)
+{
+    json_t *an = json_object_get(acc, "nats");
+    json_t *limits = json_object_get(an, "limits");
+    bool bearer = json_is_true(json_object_get(lim, "bearer_token"));
+    if (bearer && json_is_true(json_object_get(limits, "disallow_bearer")))
+        return snprintf(why, whylen, "bearer tokens not allowed by the account"), false;
+    if (!bearer && !sig_ok)
+        return snprintf(why, whylen, "signature verification failed"), false;
+    if (json_is_integer(json_object_get(limits, "conn")) &&
+        json_integer_value(json_object_get(limits, "conn")) == 0)
+        return snprintf(why, whylen, "the account allows no connections"), false;
+    if (aj_revoked(acc, str(user, "sub"), json_integer_value(json_object_get(user, "iat"))))
+        return snprintf(why, whylen, "user revoked"), false;
+    if (scoped && !src_ok(json_object_get(lim, "src"), ip))
+        return snprintf(why, whylen, "client address not allowed"), false;
+    /* the connection ends with its time window, as nats-server's
+     * expiration timer (the user's own times were checked before) */
+    int64_t left;
+    if (!times_left(lim, &left, why, whylen))
+        return false;
+    *until = left >= 0 ? aj_now_s() + (left + 999) / 1000 : 0;
+    json_t *p = perms_of(lim);
+    if (!json_object_size(p) && !scoped) {
+        json_decref(p);
+        p = perms_of(json_object_get(an, "default_permissions"));
+    }
+    user_limits(p, lim);   /* a scope's template sets them, as nats-server */
+    *perms = json_object_size(p) ? json_dumps(p, JSON_COMPACT) : NULL;
+    json_decref(p);
+    return true;
+}
+
+/* jwt's HasEmptyPermissions: a user issued by a scoped key may set none
+ * of the permission and limit fields (a list present, even empty, is
+ * set, as a non-nil Go slice). */
+static bool sets_limits(json_t *un)
+{
+    static const char *const fields[] = { "resp", "src", "times", "allowed_connection_types" };
+    for (size_t i = 0; i < sizeof fields / sizeof *fields; i++) {
+        json_t *v = json_object_get(un, fields[i]);
+        if (v && !json_is_null(v))
+            return true;
+    }
+    static const char *const dirs[] = { "pub", "sub" };
+    for (int i = 0; i < 2; i++) {
+        json_t *d = json_object_get(un, dirs[i]), *v;
+        if (((v = json_object_get(d, "allow")) && !json_is_null(v)) ||
+            ((v = json_object_get(d, "deny")) && !json_is_null(v)))
+            return true;
+    }
+    static const char *const nums[] = { "subs", "data", "payload" };
+    for (int i = 0; i < 3; i++)
+        if (json_integer_value(json_object_get(un, nums[i])) != 0)
+            return true;
+    const char *loc = str(un, "times_location");
+    return (loc && *loc) || json_is_true(json_object_get(un, "bearer_token"));
+}
+
+bool aj_user_finish(aj *a, json_t *user, json_t *acc, bool deleted, const char *ip, bool sig_ok,
+                    char **perms, int64_t *until, char *why, size_t whylen)
 {
     *perms = NULL;
-    json_t *un = json_object_get(user, "nats"), *an = json_object_get(acc, "nats");
-    const char *acc_pub = str(acc, "sub"), *iss = str(user, "iss"), *sub = str(user, "sub");
+    *until = 0;
+    json_t *un = json_object_get(user, "nats");
+    const char *acc_pub = str(acc, "sub"), *iss = str(user, "iss");
     const char *issuer_account = str(un, "issuer_account");
     int64_t exp = json_integer_value(json_object_get(acc, "exp"));
-    json_t *limits = json_object_get(an, "limits");
     if (deleted)
         return snprintf(why, whylen, "account deleted"), false;
     if (!aj_trusted(&a->conf, str(acc, "iss")))
         return snprintf(why, whylen, "account not signed by a trusted operator"), false;
     if (exp > 0 && exp <= aj_now_s())
         return snprintf(why, whylen, "account JWT expired"), false;
-    json_t *scope = NULL;
+    bool scoped = false;
+    json_t *tmpl = NULL;
     if (strcmp(iss, acc_pub) != 0) {
         json_t *sk = signing_key(acc, iss);
         if (!sk)
@@ -330,26 +443,25 @@ bool aj_user_finish(aj *a, json_t *user, json_t *acc, bool deleted, char **perms
                    false;
         if (issuer_account && strcmp(issuer_account, acc_pub) != 0)
             return snprintf(why, whylen, "issuer_account does not match"), false;
-        if (json_is_object(sk) && !strcmp(str(sk, "kind") ? str(sk, "kind") : "", "user_scope"))
-            scope = json_object_get(sk, "template");
+        scoped = json_is_object(sk) && !strcmp(str(sk, "kind") ? str(sk, "kind") : "", "user_scope");
+        tmpl = scoped ? json_object_get(sk, "template") : NULL;
     } else if (issuer_account && strcmp(issuer_account, acc_pub) != 0) {
         return snprintf(why, whylen, "issuer_account does not match"), false;
     }
-    bool bearer = json_is_true(json_object_get(un, "bearer_token"));
-    if (bearer && json_is_true(json_object_get(limits, "disallow_bearer")))
-        return snprintf(why, whylen, "bearer tokens not allowed by the account"), false;
-    if (json_is_integer(json_object_get(limits, "conn")) &&
-        json_integer_value(json_object_get(limits, "conn")) == 0)
-        return snprintf(why, whylen, "the account allows no connections"), false;
-    if (aj_revoked(acc, sub, json_integer_value(json_object_get(user, "iat"))))
-        return snprintf(why, whylen, "user revoked"), false;
-    json_t *p = perms_of(scope ? scope : un);
-    if (!json_object_size(p) && !scope) {
-        json_decref(p);
-        p = perms_of(json_object_get(an, "default_permissions"));
+    /* a scope's template, its functions expanded, stands for the user's
+     * permissions and limits (src, times, bearer_token included) */
+    json_t *lim = NULL;
+    if (scoped) {
+        if (sets_limits(un))
+            return snprintf(why, whylen, "scoped users require no permissions or limits set"),
+                   false;
+        char terr[200];
+        if (!(lim = aj_template_apply(tmpl, user, acc, terr, sizeof terr)))
+            return snprintf(why, whylen, "User JWT generated invalid permissions: %s", terr),
+                   false;
     }
-    user_limits(p, scope ? scope : un);   /* a scope's template sets them, as nats-server */
-    *perms = json_object_size(p) ? json_dumps(p, JSON_COMPACT) : NULL;
-    json_decref(p);
-    return true;
+    bool ok = finish_checks(user, acc, scoped ? lim : un, scoped, ip, sig_ok, perms, until, why,
+                            whylen);
+    json_decref(lim);
+    return ok;
 }
