@@ -46,8 +46,12 @@ static void set_error_v(tern_module *m, const char *fmt, va_list ap)
 {
     if (!m)
         return;
+    /* Formatted aside first: an argument may be the current text
+     * (set_error(m, "listen %s: %s", addr, api->error(m))). */
+    char text[sizeof m->err];
+    vsnprintf(text, sizeof text, fmt, ap);
     pthread_mutex_lock(&m->err_mu);
-    vsnprintf(m->err, sizeof m->err, fmt, ap);
+    memcpy(m->err, text, sizeof text);
     pthread_mutex_unlock(&m->err_mu);
 }
 

@@ -8,6 +8,7 @@
 #include <ftw.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -353,19 +354,44 @@ static int write_config(it_server *s, const it_opts *o, char *conf_arg, size_t n
 
 /* ---- process control -------------------------------------------------- */
 
+/* The kernel may hand the same ephemeral port out again once it is
+ * closed: a test that takes a client and a cluster port before starting
+ * a server must not get one port twice (seen: the cluster listener
+ * failed with "address already in use"). */
+static pthread_mutex_t g_ports_mu = PTHREAD_MUTEX_INITIALIZER;
+static int g_ports[256];
+static size_t g_nports;
+
+static bool port_given(int port)
+{
+    for (size_t i = 0; i < g_nports && i < sizeof g_ports / sizeof *g_ports; i++)
+        if (g_ports[i] == port)
+            return true;
+    return false;
+}
+
 int it_free_port(void)
 {
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    if (fd < 0)
-        return -1;
-    struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = 0 };
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    socklen_t len = sizeof a;
     int port = -1;
-    if (bind(fd, (struct sockaddr *)&a, sizeof a) == 0 &&
-        getsockname(fd, (struct sockaddr *)&a, &len) == 0)
-        port = ntohs(a.sin_port);
-    close(fd);
+    pthread_mutex_lock(&g_ports_mu);
+    for (int tries = 0; tries < 50; tries++) {
+        int fd = socket(AF_INET, SOCK_STREAM, 0);
+        if (fd < 0)
+            break;
+        struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = 0 };
+        a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        socklen_t len = sizeof a;
+        port = -1;
+        if (bind(fd, (struct sockaddr *)&a, sizeof a) == 0 &&
+            getsockname(fd, (struct sockaddr *)&a, &len) == 0)
+            port = ntohs(a.sin_port);
+        close(fd);
+        if (port < 0 || !port_given(port))
+            break;
+    }
+    if (port > 0)
+        g_ports[g_nports++ % (sizeof g_ports / sizeof *g_ports)] = port;
+    pthread_mutex_unlock(&g_ports_mu);
     return port;
 }
 
