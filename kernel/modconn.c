@@ -206,6 +206,40 @@ void tern_modconn_leave(tern_mconn *prev)
 
 /* ---- protocols ----------------------------------------------------------- */
 
+static char **copy_names(const char *const *names)
+{
+    size_t n = 0;
+    while (names && names[n])
+        n++;
+    if (!n)
+        return NULL;
+    char **v = tern_xcalloc(n + 1, sizeof *v);
+    for (size_t i = 0; i < n; i++)
+        v[i] = tern_xstrdup(names[i]);
+    return v;
+}
+
+static bool names_have(char *const *names, const char *name)
+{
+    for (size_t i = 0; names && names[i]; i++)
+        if (!strcmp(names[i], name))
+            return true;
+    return false;
+}
+
+/* The exclusions between mp and every protocol registered so far, both
+ * ways (a module may name a protocol whose module loads later). g_mu. */
+static void resolve_not_from(tern_mproto *mp)
+{
+    for (uint32_t i = 1; i <= g_nprotos; i++) {
+        tern_mproto *q = g_protos[i];
+        if (names_have(mp->no_msgs_from, q->p.name))
+            atomic_fetch_or_explicit(&mp->not_from, 1ull << (q->id - 1), memory_order_relaxed);
+        if (names_have(q->no_msgs_from, mp->p.name))
+            atomic_fetch_or_explicit(&q->not_from, 1ull << (mp->id - 1), memory_order_relaxed);
+    }
+}
+
 tern_rc tern_modconn_proto_register(tern_module *m, const tern_proto *p, void *ud, uint32_t *id)
 {
     if (!m || !p || p->size < offsetof(tern_proto, closed) + sizeof p->closed || !p->open ||
@@ -240,8 +274,11 @@ tern_rc tern_modconn_proto_register(tern_module *m, const tern_proto *p, void *u
     mp->m = m;
     mp->p = copy;
     mp->p.name = tern_xstrdup(copy.name ? copy.name : "?");
+    mp->no_msgs_from = copy_names(copy.no_msgs_from);
+    mp->p.no_msgs_from = NULL;   /* the module's array may go with it */
     mp->ud = ud;
     g_protos[mp->id] = mp;
+    resolve_not_from(mp);
     pthread_mutex_unlock(&g_mu);
     if (copy.flags & TERN_PROTO_LINK) {
         if (tern_mod_srv)
@@ -1267,6 +1304,9 @@ void tern_modconn_free(void)
     }
     pthread_mutex_lock(&g_mu);
     for (uint32_t i = 1; i <= g_nprotos; i++) {
+        for (size_t k = 0; g_protos[i]->no_msgs_from && g_protos[i]->no_msgs_from[k]; k++)
+            free(g_protos[i]->no_msgs_from[k]);
+        free(g_protos[i]->no_msgs_from);
         free((char *)g_protos[i]->p.name);
         free(g_protos[i]);
         g_protos[i] = NULL;

@@ -36,6 +36,10 @@ typedef struct tern_mproto {
     tern_proto   p;          /* the module's struct, zero past its size */
     void        *ud;
     bool         dead;       /* its module is gone */
+    char       **no_msgs_from;        /* copied names, NULL-ended */
+    /* Bit id-1 set: no message from protocol id reaches this one
+     * (no_msgs_from resolved; grows as protocols register). */
+    _Atomic uint64_t not_from;
 } tern_mproto;
 
 typedef struct tern_mconn {

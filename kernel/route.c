@@ -77,6 +77,8 @@ static bool link_eligible(const tern_sub *sub, const tern_route_origin *o)
         return true;
     if ((const void *)c == o->link)
         return false;
+    if (atomic_load_explicit(&c->proto->not_from, memory_order_relaxed) & (1ull << (o->proto - 1)))
+        return false;
     return !((o->flags & TERN_LINK_PUB_NO_SAME_PROTO) && c->proto->id == o->proto);
 }
 
@@ -313,20 +315,36 @@ static bool queue_listed(const tern_route_origin *o, const tern_sub *member)
     return false;
 }
 
-/* No local member took it: one link member, chosen by the weights the
- * links announced. */
+static inline uint32_t queue_rank(const tern_sub *sub)
+{
+    return ((const tern_mconn *)sub->owner)->proto->p.queue_rank;
+}
+
+/* No local member took it: one link member of the lowest queue rank
+ * present, chosen by the weights the links announced. */
 static size_t link_queue_pick(const tern_sublist_qgroup *g, const tern_route_origin *o)
 {
     uint64_t total = 0;
-    for (size_t k = 0; k < g->n; k++)
-        if (g->subs[k]->kind == TERN_SUB_LINK && link_eligible(g->subs[k], o))
-            total += (uint64_t)(g->subs[k]->weight > 0 ? g->subs[k]->weight : 1);
+    uint32_t rank = UINT32_MAX;
+    for (size_t k = 0; k < g->n; k++) {
+        tern_sub *sub = g->subs[k];
+        if (sub->kind != TERN_SUB_LINK || !link_eligible(sub, o))
+            continue;
+        uint64_t wgt = (uint64_t)(sub->weight > 0 ? sub->weight : 1);
+        uint32_t rk = queue_rank(sub);
+        if (rk < rank) {
+            rank = rk;
+            total = 0;
+        }
+        if (rk == rank)
+            total += wgt;
+    }
     if (!total)
         return 0;
     uint64_t r = total > UINT32_MAX ? tern_sublist_rand(UINT32_MAX) : tern_sublist_rand((uint32_t)total);
     for (size_t k = 0; k < g->n; k++) {
         tern_sub *sub = g->subs[k];
-        if (sub->kind != TERN_SUB_LINK || !link_eligible(sub, o))
+        if (sub->kind != TERN_SUB_LINK || queue_rank(sub) != rank || !link_eligible(sub, o))
             continue;
         uint64_t wgt = (uint64_t)(sub->weight > 0 ? sub->weight : 1);
         if (r < wgt)
@@ -338,7 +356,10 @@ static size_t link_queue_pick(const tern_sublist_qgroup *g, const tern_route_ori
 
 /* One member per queue group: a random start, then the first local
  * member that takes the message (a closed or echo-suppressed member is
- * skipped); links' members only when no local one did. */
+ * skipped); links' members only when no local one did. A message of a
+ * link for listed groups may go on to another protocol's member (a leaf
+ * node's queue message to a routed member, as nats-server); the same
+ * protocol is excluded by TERN_LINK_PUB_NO_SAME_PROTO. */
 static size_t deliver_queue(tern_worker *w, tern_client *pub, const tern_sublist_qgroup *g,
                             const tern_pub_args *m, unsigned flags, const tern_route_origin *o)
 {
@@ -358,7 +379,7 @@ static size_t deliver_queue(tern_worker *w, tern_client *pub, const tern_sublist
         if (deliver_sub(w, pub, sub, m, flags, o))
             return 1;
     }
-    return links && !listed_only ? link_queue_pick(g, o) : 0;
+    return links ? link_queue_pick(g, o) : 0;
 }
 
 /* No responders (client-protocol.md §9): a request delivered to nobody

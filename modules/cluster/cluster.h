@@ -18,11 +18,10 @@
 
 #include <jansson.h>
 #include <tern/module.h>
+#include <tern/wire.h>
 
 #include "rconf.h"
-#include "rframe.h"
 #include "rinfo.h"
-#include "rparse.h"
 
 /* nats-server 2.9's route timers. */
 #define CL_DIAL_DELAY_MS 1000     /* between failed dials; before an explicit reconnect */
@@ -47,8 +46,8 @@ typedef struct cl_route {
     char ip[46];
     int port;
     /* the route's own thread */
-    cl_parser parser;
-    cl_buf out;
+    tern_wire_parser parser;
+    tern_wire_buf out;
     /* under cl->mu */
     bool got_connect;
     cl_route_state state;
@@ -60,7 +59,7 @@ typedef struct cl_route {
     cl_info info;                /* the first INFO (gossiped to the others) */
     bool urls_counted;           /* its connect_urls are in the client list */
     bool dumping;                /* initial interest dump running: queue events */
-    cl_buf pend;
+    tern_wire_buf pend;
     bool pinged;                 /* the first PING went out */
     int pings_out;
     uint64_t created_ms, last_ping_ms;

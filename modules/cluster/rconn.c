@@ -9,9 +9,9 @@
 
 static void route_free(cl_route *r)
 {
-    cl_parse_free(&r->parser);
-    cl_buf_free(&r->out);
-    cl_buf_free(&r->pend);
+    tern_wire_parse_free(&r->parser);
+    tern_wire_buf_free(&r->out);
+    tern_wire_buf_free(&r->pend);
     cl_info_free(&r->info);
     free(r->remote_id);
     free(r->remote_name);
@@ -46,7 +46,7 @@ void cl_broadcast_locked(cl *c, const char *bytes, size_t len, const cl_route *e
         if (r == except || r->state != CL_R_REGISTERED)
             continue;
         if (r->dumping)
-            cl_buf_add(&r->pend, bytes, len);
+            tern_wire_buf_add(&r->pend, bytes, len);
         else
             c->api->conn_write(c->m, r->id, bytes, len);
     }
@@ -67,22 +67,22 @@ tern_verdict cl_on_interest(tern_module *m, const tern_evt_hdr *hdr, void *ud)
      * receive is not announced (workers run, so no reload changes conf) */
     if (!cl_perm_allows(&c->conf.import_, ev->subject))
         return TERN_VERDICT_IGNORE;
-    cl_buf b = { .b = NULL };
+    tern_wire_buf b = { .b = NULL };
     if (hdr->evt == TERN_EVT_INTEREST_ADDED)
-        cl_frame_sub(&b, ev->account, ev->subject, ev->queue, ev->count);
+        tern_wire_frame_sub(&b, ev->account, ev->subject, ev->queue, ev->count);
     else
-        cl_frame_unsub(&b, ev->account, ev->subject, ev->queue);
+        tern_wire_frame_unsub(&b, ev->account, ev->subject, ev->queue);
     if (!b.oom) {
         pthread_mutex_lock(&c->mu);
         cl_broadcast_locked(c, b.b, b.len, NULL);
         pthread_mutex_unlock(&c->mu);
     }
-    cl_buf_free(&b);
+    tern_wire_buf_free(&b);
     return TERN_VERDICT_IGNORE;
 }
 
 typedef struct dump_ctx {
-    cl_buf *b;
+    tern_wire_buf *b;
     const cl_perm *import_;
 } dump_ctx;
 
@@ -91,7 +91,7 @@ static void dump_one(const char *account, const char *subject, const char *queue
 {
     dump_ctx *d = ud;
     if (cl_perm_allows(d->import_, subject))
-        cl_frame_sub(d->b, account, subject, queue, count);
+        tern_wire_frame_sub(d->b, account, subject, queue, count);
 }
 
 /* The initial dump: every local interest of every account. Events that
@@ -99,7 +99,7 @@ static void dump_one(const char *account, const char *subject, const char *queue
  * snapshot or repeat it), so the peer ends with the current state. */
 static void send_all_interest(cl *c, cl_route *r)
 {
-    cl_buf dump = { .b = NULL };
+    tern_wire_buf dump = { .b = NULL };
     dump_ctx d = { &dump, &c->conf.import_ };
     c->api->interest_walk(c->m, NULL, dump_one, &d);
     pthread_mutex_lock(&c->mu);
@@ -107,10 +107,10 @@ static void send_all_interest(cl *c, cl_route *r)
         c->api->conn_write(c->m, r->id, dump.b, dump.len);
     if (r->pend.len)
         c->api->conn_write(c->m, r->id, r->pend.b, r->pend.len);
-    cl_buf_free(&r->pend);
+    tern_wire_buf_free(&r->pend);
     r->dumping = false;
     pthread_mutex_unlock(&c->mu);
-    cl_buf_free(&dump);
+    tern_wire_buf_free(&dump);
 }
 
 /* ---- open / closed ------------------------------------------------------- */
@@ -127,7 +127,7 @@ static tern_rc on_open(tern_module *m, const tern_conn_info *ci, void *ud, void 
     r->outbound = ci->outbound;
     snprintf(r->ip, sizeof r->ip, "%s", ci->ip ? ci->ip : "");
     r->port = ci->port;
-    cl_parse_init(&r->parser);
+    tern_wire_parse_init(&r->parser);
     r->created_ms = r->last_ping_ms = cl_now_ms();
     r->rtt_us = -1;
     r->start_ns = cl_wall_ns();
@@ -216,7 +216,7 @@ static void on_closed(tern_module *m, uint64_t conn, void *conn_ud, const char *
 
 /* ---- CONNECT ------------------------------------------------------------- */
 
-static int on_connect(cl *c, cl_route *r, const cl_op *op)
+static int on_connect(cl *c, cl_route *r, const tern_wire_op *op)
 {
     cl_connect_in cn;
     char err[200];
@@ -290,7 +290,7 @@ static void on_async_info(cl *c, cl_route *r, cl_info *in)
     pthread_mutex_unlock(&c->mu);
 }
 
-static int on_info(cl *c, cl_route *r, const cl_op *op)
+static int on_info(cl *c, cl_route *r, const tern_wire_op *op)
 {
     cl_info in;
     char err[200];
@@ -383,13 +383,13 @@ static int on_info(cl *c, cl_route *r, const cl_op *op)
 
 /* ---- ops ----------------------------------------------------------------- */
 
-static int on_op(void *ud, const cl_op *op)
+static int on_op(void *ud, const tern_wire_op *op)
 {
     cl_route *r = ud;
     cl *c = r->cl;
     const tern_host_api *api = c->api;
 
-    if (!r->outbound && !r->got_connect && op->kind != CL_OP_CONNECT) {
+    if (!r->outbound && !r->got_connect && op->kind != TERN_WIRE_OP_CONNECT) {
         pthread_mutex_lock(&c->mu);
         bool auth = c->conf.user != NULL;
         pthread_mutex_unlock(&c->mu);
@@ -399,14 +399,14 @@ static int on_op(void *ud, const cl_op *op)
         }
     }
     switch (op->kind) {
-    case CL_OP_CONNECT:
+    case TERN_WIRE_OP_CONNECT:
         return r->outbound ? 0 : on_connect(c, r, op);
-    case CL_OP_INFO:
+    case TERN_WIRE_OP_INFO:
         return on_info(c, r, op);
-    case CL_OP_PING:
+    case TERN_WIRE_OP_PING:
         write_str(c, r->id, "PONG\r\n");
         return 0;
-    case CL_OP_PONG:
+    case TERN_WIRE_OP_PONG:
         pthread_mutex_lock(&c->mu);
         r->pings_out = 0;
         if (r->ping_sent_us) {
@@ -415,16 +415,16 @@ static int on_op(void *ud, const cl_op *op)
         }
         pthread_mutex_unlock(&c->mu);
         return 0;
-    case CL_OP_OK:
-    case CL_OP_ACCOUNT:
+    case TERN_WIRE_OP_OK:
+    case TERN_WIRE_OP_ACCOUNT:
         return 0;
-    case CL_OP_ERR:
+    case TERN_WIRE_OP_ERR:
         api->log(c->m, TERN_LOG_LEVEL_ERROR, "route %s:%d: -ERR %.*s", r->ip, r->port,
                  (int)op->arg_len, op->arg);
         route_close(c, r, "Parse Error");
         return 1;
-    case CL_OP_SUB:
-    case CL_OP_UNSUB: {
+    case TERN_WIRE_OP_SUB:
+    case TERN_WIRE_OP_UNSUB: {
         /* LS+/LS- (leaf-origin interest of a peer with leaf nodes) count
          * like RS+/RS-: their key leaves the origin out, as nats-server's */
         atomic_store(&r->last_ns, cl_wall_ns());
@@ -436,13 +436,13 @@ static int on_op(void *ud, const cl_op *op)
             return 0;
         }
         tern_rc rc = api->link_interest(c->m, r->id, op->account, op->subject, op->queue,
-                                        op->kind == CL_OP_SUB ? op->weight : 0);
+                                        op->kind == TERN_WIRE_OP_SUB ? op->weight : 0);
         if (rc == TERN_OK) {
             char key[1024];
             snprintf(key, sizeof key, "%s %s%s%s", op->account, op->subject, op->queue ? " " : "",
                      op->queue ? op->queue : "");
             pthread_mutex_lock(&c->mu);
-            if (op->kind == CL_OP_SUB)
+            if (op->kind == TERN_WIRE_OP_SUB)
                 json_object_set_new(r->rsubs, key, json_string(op->subject));
             else
                 json_object_del(r->rsubs, key);
@@ -453,7 +453,7 @@ static int on_op(void *ud, const cl_op *op)
                      op->account, op->subject);
         return 0;
     }
-    case CL_OP_MSG: {
+    case TERN_WIRE_OP_MSG: {
         /* LMSG (a message that entered the peer's cluster from a leaf
          * node) is delivered like RMSG: this server has no leaf nodes the
          * origin would exclude */
@@ -476,7 +476,7 @@ static tern_rc on_data(tern_module *m, uint64_t conn, void *conn_ud, const void 
 {
     (void)m, (void)conn;
     cl_route *r = conn_ud;
-    int rc = cl_parse_feed(&r->parser, bytes, len, on_op, r);
+    int rc = tern_wire_parse_feed(&r->parser, bytes, len, on_op, r);
     if (rc < 0) {
         r->cl->api->log(r->cl->m, TERN_LOG_LEVEL_ERROR, "route %s:%d: %s", r->ip, r->port,
                         r->parser.err);
@@ -496,14 +496,14 @@ static void on_msg(tern_module *m, uint64_t conn, void *conn_ud, const tern_link
         return;
     atomic_fetch_add(&r->out_msgs, 1);
     atomic_fetch_add(&r->out_bytes, msg->len);
-    cl_buf_reset(&r->out);
-    cl_frame_msg(&r->out, msg->account, msg->subject, msg->reply, msg->queues, msg->nqueues,
-                 msg->data, msg->hdr_len, msg->len, r->headers);
+    tern_wire_buf_reset(&r->out);
+    tern_wire_frame_msg(&r->out, msg->account, msg->subject, msg->reply, msg->queues,
+                        msg->nqueues, msg->data, msg->hdr_len, msg->len, r->headers);
     if (!r->out.oom)
         r->cl->api->conn_write(m, conn, r->out.b, r->out.len);
     /* a big message must not pin its size in every route forever */
     if (r->out.cap > 1024 * 1024)
-        cl_buf_free(&r->out);
+        tern_wire_buf_free(&r->out);
 }
 
 const tern_proto cl_route_proto = {

@@ -18,9 +18,14 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <tern/module.h>
+
 #include "harness.h"
 
 #define MODDIR TERN_TEST_MODULES_DIR
+#define ABI_STR_(x) #x
+#define ABI_STR(x) ABI_STR_(x)
+#define TERN_ABI_TEXT ABI_STR(TERN_ABI_MAJOR) "." ABI_STR(TERN_ABI_MINOR)
 
 static bool log_has(const it_server *s, const char *needle)
 {
@@ -94,10 +99,10 @@ static void test_refused_modules(void)
     natsConnection *nc = it_nats_connect(&s);
     IT_CHECK(nc != NULL, "clients connect");
     IT_CHECK(await_log(&s, "module abi_new (" MODDIR "/mod_abi_new.so) was built for module ABI "
-                         "2.0, this ternd provides ABI 1.2"),
+                         "2.0, this ternd provides ABI " TERN_ABI_TEXT),
              "a newer major is refused naming both versions");
     IT_CHECK(await_log(&s, "module abi_old (" MODDIR "/mod_abi_old.so) was built for module ABI "
-                         "0.9, this ternd provides ABI 1.2"),
+                         "0.9, this ternd provides ABI " TERN_ABI_TEXT),
              "an older major is refused naming both versions");
     IT_CHECK(await_log(&s, "module state (" MODDIR "/mod_state_v1.so): init failed") &&
                  await_log(&s, "fail_init is set; continuing without it"),
@@ -124,7 +129,7 @@ static void test_check_mode(void)
     const char *bin = getenv("TERN_TERND");
     struct { const char *yaml, *want; int code; } cases[] = {
         { "modules:\n  abi: { path: " MODDIR "/mod_abi_new.so }\n",
-          "was built for module ABI 2.0, this ternd provides ABI 1.2", 1 },
+          "was built for module ABI 2.0, this ternd provides ABI " TERN_ABI_TEXT, 1 },
         { "modules:\n  state: { greting: x, path: " MODDIR "/mod_state_v1.so }\n",
           "t.yaml:2:12: unknown key 'greting'", 1 },
         { "modules:\n  state: { path: " MODDIR "/mod_state_v1.so, greeting: x }\n",

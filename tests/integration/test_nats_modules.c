@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -77,10 +78,15 @@ static void test_check_mode(void)
     check_run("a key the module does not claim", 1, want,
               (const char *[]){ "-t", "-c", conf, "--modules_dir", MAPDIR, NULL });
 
-    /* No --modules_dir: the module is nowhere on the search path. (A
-     * leafnode module installed next to ternd or in the install dir
-     * would be found: this case then needs another name.) */
+    /* No --modules_dir: the module is nowhere on the search path. The
+     * build tree ships a real leafnode.so next to ternd, so these runs
+     * use a copy of ternd in the temp dir (no modules/ beside it). */
     write_file(conf, "leafnodes {\n  port: 7422\n}\n");
+    const char *real_bin = bin;
+    char lone[160];
+    snprintf(lone, sizeof lone, "%s/ternd", dir);
+    IT_CHECK(it_install_file(real_bin, lone) && chmod(lone, 0755) == 0, "a lone copy of ternd");
+    bin = lone;
     snprintf(want, sizeof want,
              "%s:1:1: 'leafnodes' is not supported: the leafnode module is needed: module "
              "leafnode: leafnode.so not found in", conf);
@@ -90,6 +96,8 @@ static void test_check_mode(void)
     check_run("the module missing, --ignore-unsupported warns", 0,
               "(ignored: --ignore-unsupported)",
               (const char *[]){ "-t", "-c", conf, "--ignore-unsupported", NULL });
+    bin = real_bin;
+    unlink(lone);
 }
 
 static bool answer_is(natsConnection *nc, const char *want)

@@ -45,7 +45,7 @@ extern "C" {
 #endif
 
 #define TERN_ABI_MAJOR 1
-#define TERN_ABI_MINOR 2
+#define TERN_ABI_MINOR 3
 
 #define TERN_MODULE_MAGIC 0x4e524554u        /* "TERN" little-endian */
 #define TERN_MODULE_ENTRY_SYMBOL "tern_module_entry"
@@ -310,6 +310,19 @@ typedef struct tern_proto {
      * on the link's worker while the module is inside another link's
      * callback on the same worker (a publish made from that callback). */
     void (*msg)(tern_module *m, uint64_t conn, void *conn_ud, const tern_link_msg *msg);
+    /* ---- ABI 1.3 ---- */
+    /* LINK only: names of the protocols whose messages this link never
+     * gets, NULL-ended (NULL: none; the strings are copied). A gateway
+     * names "route": a message that crossed a route was already sent to
+     * the other clusters by the server it was published on. A link's own
+     * protocol is excluded per message by TERN_LINK_PUB_NO_SAME_PROTO. */
+    const char *const *no_msgs_from;
+    /* LINK only: a queue group's member behind this link is chosen only
+     * when no local member and no member behind a link of a lower rank
+     * can take the message. 0: inside the cluster (routes, leaf nodes);
+     * a gateway: 1 (another cluster's members serve only when this
+     * cluster has none). */
+    uint32_t queue_rank;
 } tern_proto;
 
 /* TLS for a listener or a dial: the same keys as conf.d server.tls. */

@@ -1,6 +1,6 @@
-/* Route protocol parser (rparse.h). Argument rules follow nats-server
+/* The server-to-server wire parser (tern/wire.h). Argument rules follow nats-server
  * 2.9's processRemoteSub, parseUnsubProto and processRouted*MsgArgs. */
-#include "rparse.h"
+#include "tern/wire.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -9,21 +9,21 @@
 
 enum { NEED_MORE = 1, DONE = 0, FAIL = -1 };
 
-#define MAX_ARGS (CL_MAX_QUEUES + 8)
+#define MAX_ARGS (TERN_WIRE_MAX_QUEUES + 8)
 
-void cl_parse_init(cl_parser *p)
+void tern_wire_parse_init(tern_wire_parser *p)
 {
     memset(p, 0, sizeof *p);
 }
 
-void cl_parse_free(cl_parser *p)
+void tern_wire_parse_free(tern_wire_parser *p)
 {
     free(p->pend);
     free(p->line);
     memset(p, 0, sizeof *p);
 }
 
-static int fail(cl_parser *p, const char *fmt, const char *what)
+static int fail(tern_wire_parser *p, const char *fmt, const char *what)
 {
     snprintf(p->err, sizeof p->err, fmt, what);
     return FAIL;
@@ -86,12 +86,12 @@ static size_t split(char *line, char **argv, size_t max)
     }
 }
 
-static int parse_sub(cl_parser *p, cl_op *op, char **a, size_t n, bool origin)
+static int parse_sub(tern_wire_parser *p, tern_wire_op *op, char **a, size_t n, bool origin)
 {
     size_t off = origin ? 1 : 0;
     if (n != 2 + off && n != 4 + off)
         return fail(p, "Parse Error: bad %s arguments", origin ? "LS+" : "RS+");
-    op->kind = CL_OP_SUB;
+    op->kind = TERN_WIRE_OP_SUB;
     op->origin = origin ? a[0] : NULL;
     op->account = a[off];
     op->subject = a[off + 1];
@@ -107,11 +107,11 @@ static int parse_sub(cl_parser *p, cl_op *op, char **a, size_t n, bool origin)
     return DONE;
 }
 
-static int parse_unsub(cl_parser *p, cl_op *op, char **a, size_t n)
+static int parse_unsub(tern_wire_parser *p, tern_wire_op *op, char **a, size_t n)
 {
     if (n != 2 && n != 3)
         return fail(p, "Parse Error: bad %s arguments", op->leaf ? "LS-" : "RS-");
-    op->kind = CL_OP_UNSUB;
+    op->kind = TERN_WIRE_OP_UNSUB;
     op->account = a[0];
     op->subject = a[1];
     op->queue = n == 3 ? a[2] : NULL;
@@ -119,7 +119,7 @@ static int parse_unsub(cl_parser *p, cl_op *op, char **a, size_t n)
 }
 
 /* RMSG / HMSG / LMSG arguments (after the origin for LMSG). */
-static int parse_msg_args(cl_parser *p, cl_op *op, char **a, size_t n, bool hdr,
+static int parse_msg_args(tern_wire_parser *p, tern_wire_op *op, char **a, size_t n, bool hdr,
                           long *hsz, long *sz)
 {
     size_t sizes = hdr ? 2 : 1;
@@ -156,13 +156,13 @@ static int parse_msg_args(cl_parser *p, cl_op *op, char **a, size_t n, bool hdr,
 
 /* Parse one op from buf. DONE: *used bytes consumed, fn called.
  * NEED_MORE: incomplete (*need: the bytes it needs in all, 0: unknown). */
-static int parse_one(cl_parser *p, const char *buf, size_t len, size_t *used, size_t *need,
-                     cl_op_fn fn, void *ud, int *cb_rc)
+static int parse_one(tern_wire_parser *p, const char *buf, size_t len, size_t *used,
+                     size_t *need, tern_wire_op_fn fn, void *ud, int *cb_rc)
 {
     *need = 0;
     const char *nl = memchr(buf, '\n', len);
     if (!nl) {
-        if (len > CL_MAX_CONTROL_LINE)
+        if (len > TERN_WIRE_MAX_CONTROL_LINE)
             return fail(p, "Maximum Control Line Exceeded%s", "");
         return NEED_MORE;
     }
@@ -189,7 +189,7 @@ static int parse_one(cl_parser *p, const char *buf, size_t len, size_t *used, si
         s++;
     char *rest = s;
 
-    cl_op op;
+    tern_wire_op op;
     memset(&op, 0, sizeof op);
     char *a[MAX_ARGS];
     size_t n;
@@ -198,15 +198,15 @@ static int parse_one(cl_parser *p, const char *buf, size_t len, size_t *used, si
     if (name_len == 0)
         return fail(p, "Unknown Protocol Operation%s", "");
     if (!strcasecmp(name, "PING")) {
-        op.kind = CL_OP_PING;
+        op.kind = TERN_WIRE_OP_PING;
     } else if (!strcasecmp(name, "PONG")) {
-        op.kind = CL_OP_PONG;
+        op.kind = TERN_WIRE_OP_PONG;
     } else if (!strcasecmp(name, "+OK")) {
-        op.kind = CL_OP_OK;
+        op.kind = TERN_WIRE_OP_OK;
     } else if (!strcasecmp(name, "-ERR") || !strcasecmp(name, "INFO") ||
                !strcasecmp(name, "CONNECT")) {
-        op.kind = (name[0] == '-') ? CL_OP_ERR
-                  : (name[0] == 'I' || name[0] == 'i') ? CL_OP_INFO : CL_OP_CONNECT;
+        op.kind = (name[0] == '-') ? TERN_WIRE_OP_ERR
+                  : (name[0] == 'I' || name[0] == 'i') ? TERN_WIRE_OP_INFO : TERN_WIRE_OP_CONNECT;
         op.arg = rest;
         op.arg_len = strlen(rest);
         while (op.arg_len && is_sep(rest[op.arg_len - 1]))
@@ -222,10 +222,10 @@ static int parse_one(cl_parser *p, const char *buf, size_t len, size_t *used, si
         if (parse_unsub(p, &op, a, n) < 0)
             return FAIL;
     } else if (!strcasecmp(name, "A+") || !strcasecmp(name, "A-")) {
-        op.kind = CL_OP_ACCOUNT;
+        op.kind = TERN_WIRE_OP_ACCOUNT;
     } else if (!strcasecmp(name, "RMSG") || (hdr = !strcasecmp(name, "HMSG")) ||
                (origin = !strcasecmp(name, "LMSG"))) {
-        op.kind = CL_OP_MSG;
+        op.kind = TERN_WIRE_OP_MSG;
         op.leaf = origin;
         hdr = hdr || origin;   /* LMSG always carries a header size */
         n = split(rest, a, MAX_ARGS);
@@ -262,7 +262,8 @@ static int parse_one(cl_parser *p, const char *buf, size_t len, size_t *used, si
     return DONE;
 }
 
-int cl_parse_feed(cl_parser *p, const char *bytes, size_t len, cl_op_fn fn, void *ud)
+int tern_wire_parse_feed(tern_wire_parser *p, const char *bytes, size_t len, tern_wire_op_fn fn,
+                         void *ud)
 {
     while (len > 0) {
         size_t used = 0, need = 0;

@@ -1,0 +1,127 @@
+/* The NATS server-to-server wire (nats-server 2.9's route and gateway
+ * ops) for modules that speak it: a resumable parser and the framing of
+ * the ops sent. A small static library of the SDK (CMake: Tern::wire),
+ * linked into the module; it uses nothing of the server and no module's
+ * internals, so the route and gateway modules share it.
+ *
+ * Parser: the ops INFO, CONNECT, PING, PONG, +OK, -ERR, RS+, RS-, LS+,
+ * LS-, RMSG, HMSG, LMSG, A+, A-. Bytes are parsed in place; only an op
+ * split across reads is copied (into the parser's pending buffer) until
+ * it is complete. Each op is handed to a callback with its arguments as
+ * NUL-terminated strings and, for messages, the payload; all of it is
+ * borrowed for the call.
+ *
+ * Framing: RS+, RS-, RMSG and HMSG in nats-server 2.9's exact spelling
+ * (single spaces, the RS- key equal to the RS+ arguments minus the
+ * weight), into a growable byte buffer. */
+#ifndef TERN_WIRE_H
+#define TERN_WIRE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Longest control line accepted: routes have no max_control_line in
+ * nats-server, but a line without end must not grow memory forever. */
+#define TERN_WIRE_MAX_CONTROL_LINE (1024 * 1024)
+/* Most queue names one RMSG may list. */
+#define TERN_WIRE_MAX_QUEUES 256
+
+typedef enum tern_wire_op_kind {
+    TERN_WIRE_OP_INFO = 1,
+    TERN_WIRE_OP_CONNECT,
+    TERN_WIRE_OP_PING,
+    TERN_WIRE_OP_PONG,
+    TERN_WIRE_OP_OK,
+    TERN_WIRE_OP_ERR,
+    TERN_WIRE_OP_SUB,      /* RS+ / LS+ */
+    TERN_WIRE_OP_UNSUB,    /* RS- / LS- */
+    TERN_WIRE_OP_MSG,      /* RMSG / HMSG / LMSG */
+    TERN_WIRE_OP_ACCOUNT,  /* A+ / A- (gateway only: ignored on routes) */
+} tern_wire_op_kind;
+
+typedef struct tern_wire_op {
+    tern_wire_op_kind kind;
+    /* INFO / CONNECT: the JSON text; -ERR: the text (quotes kept). */
+    const char *arg;
+    size_t arg_len;
+    /* SUB, UNSUB, MSG */
+    const char *origin;          /* LS+ / LMSG: the leaf origin cluster, else NULL */
+    const char *account;
+    const char *subject;
+    const char *queue;           /* SUB / UNSUB: NULL for plain interest */
+    uint32_t weight;             /* SUB with a queue: the member count (>= 1) */
+    bool leaf;                   /* LS+ / LS- / LMSG */
+    /* MSG */
+    const char *reply;           /* NULL: none */
+    const char *const *queues;   /* the groups the message is for */
+    size_t nqueues;
+    const char *data;            /* hdr_len header bytes, then the payload */
+    size_t hdr_len;              /* 0: no headers (RMSG) */
+    size_t len;                  /* all of data */
+    bool headers;                /* HMSG / LMSG (a header size was given) */
+} tern_wire_op;
+
+/* Return 0 to go on, non-zero to stop parsing (tern_wire_parse_feed
+ * returns it). */
+typedef int (*tern_wire_op_fn)(void *ud, const tern_wire_op *op);
+
+typedef struct tern_wire_parser {
+    char *pend;                  /* an op split across reads */
+    size_t pend_len, pend_cap;
+    size_t need;                 /* bytes the pending op needs in all, 0: unknown yet */
+    char *line;                  /* the current control line, split into tokens */
+    size_t line_cap;
+    const char *qv[TERN_WIRE_MAX_QUEUES];
+    char err[160];               /* why parsing failed */
+} tern_wire_parser;
+
+void tern_wire_parse_init(tern_wire_parser *p);
+void tern_wire_parse_free(tern_wire_parser *p);
+
+/* Parse len bytes. Returns 0 when every complete op was handed to fn
+ * (a partial one is kept for the next call), -1 on a protocol error
+ * (p->err says why: the connection must close), or the callback's
+ * non-zero value. */
+int tern_wire_parse_feed(tern_wire_parser *p, const char *bytes, size_t len, tern_wire_op_fn fn,
+                         void *ud);
+
+/* ---- framing ---- */
+
+typedef struct tern_wire_buf {
+    char *b;
+    size_t len, cap;
+    bool oom;                    /* an append failed: the content is incomplete */
+} tern_wire_buf;
+
+void tern_wire_buf_free(tern_wire_buf *b);
+void tern_wire_buf_reset(tern_wire_buf *b);
+void tern_wire_buf_add(tern_wire_buf *b, const void *p, size_t n);
+void tern_wire_buf_str(tern_wire_buf *b, const char *s);
+void tern_wire_buf_fmt(tern_wire_buf *b, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+/* RS+ account subject [queue weight] */
+void tern_wire_frame_sub(tern_wire_buf *b, const char *account, const char *subject,
+                         const char *queue, uint32_t weight);
+/* RS- account subject [queue] */
+void tern_wire_frame_unsub(tern_wire_buf *b, const char *account, const char *subject,
+                           const char *queue);
+
+/* A message for a route: RMSG (no headers, or a peer without header
+ * support: the header block is dropped) or HMSG, with `+ reply q…` /
+ * `| q…` when queue groups are listed. data: hdr_len header bytes then
+ * the payload, len in all. */
+void tern_wire_frame_msg(tern_wire_buf *b, const char *account, const char *subject,
+                         const char *reply, const char *const *queues, size_t nqueues,
+                         const void *data, size_t hdr_len, size_t len, bool peer_headers);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif
