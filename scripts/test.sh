@@ -6,7 +6,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/deps.sh --tests
 jobs="$(nproc)"
-export TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1 suppressions=$PWD/tests/tsan.supp"
+# Test programs (cnats clients) and ternd get separate suppression lists.
+export TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1 suppressions=$PWD/tests/tsan-clients.supp"
+export TERN_TSAN_SERVER_OPTIONS="halt_on_error=1 second_deadlock_stack=1 suppressions=$PWD/tests/tsan.supp"
 for type in Release Asan Tsan; do
     dir="build-test-${type,,}"
     echo "=== ${type} build"

@@ -454,6 +454,12 @@ pid_t it_spawn(char *const argv[], const char *out_path)
             dup2(fd, 1);
             dup2(fd, 2);
         }
+        /* Under TSan ternd gets the server's suppressions (none of the
+         * test clients' library ones: scripts/test.sh) */
+        const char *srv_tsan = getenv("TERN_TSAN_SERVER_OPTIONS");
+        const char *base = strrchr(argv[0], '/');
+        if (srv_tsan && !strcmp(base ? base + 1 : argv[0], "ternd"))
+            setenv("TSAN_OPTIONS", srv_tsan, 1);
         execvp(argv[0], argv);
         fprintf(stderr, "exec %s: %s\n", argv[0], strerror(errno));
         _exit(127);
