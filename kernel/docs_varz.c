@@ -7,6 +7,7 @@
 
 #include "account.h"
 #include "auth.h"
+#include "module.h"
 #include "server.h"
 
 tern_docs_totals tern_docs_sum_workers(tern_server *s)
@@ -110,5 +111,11 @@ json_t *tern_docs_varz(tern_server *s, const tern_docs_http *http)
     const char *sys = tern_docs_system_account(s);
     if (sys)
         json_object_set_new(v, "system_account", json_string(sys));
+    /* link modules fill in their sections and counts (cluster, routes …) */
+    json_t *mods = tern_module_info_merged("varz");
+    if (mods) {
+        json_object_update(v, mods);
+        json_decref(mods);
+    }
     return v;
 }

@@ -9,6 +9,7 @@
 #include "client.h"
 #include "imports.h"
 #include "keymap.h"
+#include "modconn.h"
 #include "module.h"
 #include "module_int.h"
 #include "route.h"
@@ -177,14 +178,43 @@ void tern_interest_delta(tern_account *acc, const char *subject, size_t sl, cons
     pthread_mutex_unlock(&g_mu);
 }
 
-tern_rc tern_interest_walk(tern_module *m, const char *account, tern_interest_fn fn, void *ud)
+/* Whether entry e is from the wanted source: local (name NULL) or a
+ * protocol of that name (any generation of its module). */
+static bool source_is(const entry *e, const char *name)
+{
+    if (!name)
+        return e->source == 0;
+    const char *have = e->source ? tern_modconn_proto_name(e->source) : NULL;
+    return have && !strcmp(have, name);
+}
+
+/* Orders snapshot entries by (account, subject, queue). */
+static int key_cmp(const void *a, const void *b)
+{
+    const entry *x = a, *y = b;
+    if (x->acc != y->acc)
+        return (uintptr_t)x->acc < (uintptr_t)y->acc ? -1 : 1;
+    int c = strcmp(x->subject, y->subject);
+    if (c || (!x->queue && !y->queue))
+        return c;
+    if (!x->queue || !y->queue)
+        return x->queue ? 1 : -1;
+    return strcmp(x->queue, y->queue);
+}
+
+static tern_rc walk(tern_module *m, const char *what, const char *account,
+                    const char *source_name, tern_interest_fn fn, void *ud)
 {
     if (!fn)
         return TERN_EINVAL;
     if (!tern_interest_enabled()) {
-        tern_mod_set_error(m, "interest_walk: interest is counted once a LINK protocol or an "
-                              "interest hook is registered");
+        tern_mod_set_error(m, "%s: interest is counted once a LINK protocol or an "
+                              "interest hook is registered", what);
         return TERN_ENOTSUP;
+    }
+    if (source_name && !tern_modconn_proto_known(source_name)) {
+        tern_mod_set_error(m, "%s: no protocol \"%s\" is registered", what, source_name);
+        return TERN_ENOENT;
     }
     tern_account *only = NULL;
     if (account && *account) {
@@ -193,27 +223,49 @@ tern_rc tern_interest_walk(tern_module *m, const char *account, tern_interest_fn
             return TERN_ENOENT;
     }
     /* Under the lock, so that no event of a walked key overtakes the
-     * walk; from a copy, so that fn may change interest meanwhile. */
+     * walk; from a copy, so that fn may change interest meanwhile. Two
+     * generations of a protocol count apart: sum them per key. */
     pthread_mutex_lock(&g_mu);
     size_t n = 0;
     entry *snap = tern_xcalloc(g_table.n + 1, sizeof *snap);
     for (size_t i = 0; i < g_table.cap; i++) {
         entry *e = g_table.slots[i].key ? g_table.slots[i].value : NULL;
-        if (!e || e->source != 0 || (only && e->acc != only))
+        if (!e || !source_is(e, source_name) || (only && e->acc != only))
             continue;
         snap[n] = *e;
         snap[n].subject = tern_xstrdup(e->subject);
         snap[n].queue = e->queue ? tern_xstrdup(e->queue) : NULL;
         n++;
     }
+    if (source_name && n > 1)
+        qsort(snap, n, sizeof *snap, key_cmp);
     for (size_t i = 0; i < n; i++) {
-        fn(snap[i].acc->name, snap[i].subject, snap[i].queue, snap[i].count, ud);
+        uint64_t sum = snap[i].count;
+        while (i + 1 < n && key_cmp(&snap[i], &snap[i + 1]) == 0) {
+            sum += snap[i + 1].count;
+            free(snap[i].subject);
+            free(snap[i].queue);
+            i++;
+        }
+        fn(snap[i].acc->name, snap[i].subject, snap[i].queue,
+           sum > UINT32_MAX ? UINT32_MAX : (uint32_t)sum, ud);
         free(snap[i].subject);
         free(snap[i].queue);
     }
     free(snap);
     pthread_mutex_unlock(&g_mu);
     return TERN_OK;
+}
+
+tern_rc tern_interest_walk(tern_module *m, const char *account, tern_interest_fn fn, void *ud)
+{
+    return walk(m, "interest_walk", account, NULL, fn, ud);
+}
+
+tern_rc tern_interest_walk_source(tern_module *m, const char *account, const char *source_name,
+                                  tern_interest_fn fn, void *ud)
+{
+    return walk(m, "interest_walk_source", account, source_name, fn, ud);
 }
 
 void tern_interest_free(void)

@@ -35,6 +35,11 @@ void tern_interest_delta(tern_account *acc, const char *subject, size_t sl, cons
 /* api->interest_walk: every local interest, under the lock. */
 tern_rc tern_interest_walk(tern_module *m, const char *account, tern_interest_fn fn, void *ud);
 
+/* api->interest_walk_source: the interest the links of a protocol
+ * (by name; NULL: local) announced, under the lock. */
+tern_rc tern_interest_walk_source(tern_module *m, const char *account, const char *source_name,
+                                  tern_interest_fn fn, void *ud);
+
 /* api->account_walk: every account's name. */
 tern_rc tern_account_walk(tern_module *m, tern_account_fn fn, void *ud);
 

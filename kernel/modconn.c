@@ -298,6 +298,24 @@ static tern_mproto *proto_of(tern_module *m, uint32_t id)
     return p && p->m == m && !p->dead ? p : NULL;
 }
 
+const char *tern_modconn_proto_name(uint32_t id)
+{
+    pthread_mutex_lock(&g_mu);
+    const char *name = id >= 1 && id <= g_nprotos ? g_protos[id]->p.name : NULL;
+    pthread_mutex_unlock(&g_mu);
+    return name;
+}
+
+bool tern_modconn_proto_known(const char *name)
+{
+    bool found = false;
+    pthread_mutex_lock(&g_mu);
+    for (uint32_t i = 1; name && i <= g_nprotos && !found; i++)
+        found = !strcmp(g_protos[i]->p.name, name);
+    pthread_mutex_unlock(&g_mu);
+    return found;
+}
+
 /* ---- connections: creation ------------------------------------------------ */
 
 static tern_mconn *conn_new(tern_mproto *p, uint64_t origin, bool outbound)

@@ -80,6 +80,12 @@ typedef struct tern_mconn {
 
 /* The API slots (module_api.c's table points here). */
 tern_rc tern_modconn_proto_register(tern_module *m, const tern_proto *p, void *ud, uint32_t *id);
+/* The name of protocol id (interest sources), NULL for 0 or an unknown
+ * id. Protocols are never freed while the server runs, so the name
+ * stays valid. Any thread. */
+const char *tern_modconn_proto_name(uint32_t id);
+/* Whether a protocol of that name was ever registered. Any thread. */
+bool tern_modconn_proto_known(const char *name);
 tern_rc tern_modconn_listen(tern_module *m, uint32_t proto, const char *host, int port,
                             const tern_tls_spec *tls, uint64_t *id, int *bound);
 tern_rc tern_modconn_unlisten(tern_module *m, uint64_t id);

@@ -1120,7 +1120,8 @@ void tern_module_interest_event(uint32_t evt, const char *account, const char *s
     hook_table *t = atomic_load_explicit(&g_table, memory_order_acquire);
     if (!t || !t->n[evt])
         return;
-    tern_evt_interest ev = { { evt, sizeof ev }, account, subject, queue, count, source };
+    tern_evt_interest ev = { { evt, sizeof ev }, account, subject, queue, count, source,
+                             source ? tern_modconn_proto_name(source) : NULL };
     for (size_t i = 0; i < t->n[evt]; i++)
         t->ev[evt][i].fn(t->ev[evt][i].m, &ev.hdr, t->ev[evt][i].ud);
 }
@@ -1139,6 +1140,37 @@ void tern_module_client_event(tern_client *c, uint32_t evt, const char *reason)
 json_t *tern_module_info(const char *name)
 {
     return tern_module_info_query(name, NULL);
+}
+
+json_t *tern_module_info_merged(const char *name)
+{
+    json_t *all = NULL;
+    pthread_rwlock_rdlock(&g_info_lock);
+    hook_table *t = atomic_load_explicit(&g_table, memory_order_acquire);
+    for (size_t i = 0; t && i < t->n[TERN_EVT_INFO]; i++) {
+        const hook_ref *h = &t->ev[TERN_EVT_INFO][i];
+        tern_evt_info ev = { { TERN_EVT_INFO, sizeof ev }, name, NULL, NULL };
+        tern_verdict v = h->fn(h->m, &ev.hdr, h->ud);
+        if (v != TERN_VERDICT_ALLOW || !ev.json) {
+            free(ev.json);
+            continue;
+        }
+        json_error_t jerr;
+        json_t *doc = json_loads(ev.json, 0, &jerr);
+        free(ev.json);
+        if (!json_is_object(doc)) {
+            tern_errorf("Module %s: %s for %s", h->m->name,
+                        doc ? "not a JSON object" : jerr.text, name);
+            json_decref(doc);
+            continue;
+        }
+        if (!all)
+            all = json_object();
+        json_object_update(all, doc);
+        json_decref(doc);
+    }
+    pthread_rwlock_unlock(&g_info_lock);
+    return all;
 }
 
 json_t *tern_module_info_query(const char *name, const char *query)

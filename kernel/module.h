@@ -159,5 +159,8 @@ void tern_module_interest_event(uint32_t evt, const char *account, const char *s
 json_t *tern_module_info(const char *name);
 /* The same, telling the provider the request's query (NULL: none). */
 json_t *tern_module_info_query(const char *name, const char *query);
+/* Every provider's answer to name (JSON objects) merged, later keys
+ * replacing earlier ones; NULL when none answered. Any thread. */
+json_t *tern_module_info_merged(const char *name);
 
 #endif

@@ -629,6 +629,7 @@ static const tern_host_api api = {
     .client_info_set = tern_client_info_set,
     .fd_watch = tern_mod_fd_watch,
     .fd_unwatch = tern_mod_fd_unwatch,
+    .interest_walk_source = tern_interest_walk_source,
 };
 
 const tern_host_api *tern_module_host_api(void)

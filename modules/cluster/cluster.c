@@ -627,6 +627,7 @@ static void cl_free(cl *c)
     free(c->adv_host);
     free(c->adv_ip);
     free(c->urls_sent);
+    json_decref(c->agg);
     pthread_mutex_destroy(&c->mu);
     free(c);
 }
@@ -657,7 +658,8 @@ static tern_rc cl_init(tern_module *m, const tern_host_api *api, const tern_conf
     if (getrandom(&s, sizeof s, 0) != sizeof s)
         s = (unsigned)cl_now_ms();
     c->seed = s;
-    tern_rc rc = cl_conf_read(m, api, conf, &c->conf);
+    c->agg = json_object();
+    tern_rc rc = c->agg ? cl_conf_read(m, api, conf, &c->conf) : TERN_ENOMEM;
     if (rc != TERN_OK) {
         cl_free(c);
         return rc;
@@ -684,6 +686,8 @@ static tern_rc cl_init(tern_module *m, const tern_host_api *api, const tern_conf
     if (rc == TERN_OK &&
         api->hook_register(m, TERN_EVT_LAME_DUCK, TERN_PRIO_DEFAULT, on_lame_duck, c) != TERN_OK)
         api->log(m, TERN_LOG_LEVEL_DEBUG, "no lame duck event: peers are not told");
+    if (rc == TERN_OK)
+        cl_interest_refresh(c);
     if (rc == TERN_OK)
         rc = do_listen(c);
     set_advertise(c);

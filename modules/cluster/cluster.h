@@ -117,6 +117,9 @@ struct cl {
     bool ldm;                    /* this server is in lame duck mode */
     cl_route *routes;
     cl_dial *dials;
+    /* what routes are told: "acc subj[ queue]" -> [acc, subj, queue|null,
+     * local count, leaf count] (rinterest.c) */
+    json_t *agg;
 };
 
 uint64_t cl_now_ms(void);
@@ -132,8 +135,14 @@ uint64_t cl_jitter(cl *c);
 
 /* rconn.c: the route protocol's callbacks. */
 extern const tern_proto cl_route_proto;
-/* The interest hook (TERN_EVT_INTEREST_ADDED / _REMOVED). */
+
+/* rinterest.c: the interest hook (TERN_EVT_INTEREST_ADDED / _REMOVED). */
 tern_verdict cl_on_interest(tern_module *m, const tern_evt_hdr *hdr, void *ud);
+/* Not under mu: take the current local and leaf interest into the sums
+ * (announcing what changed). */
+void cl_interest_refresh(cl *c);
+/* Under mu: RS+ for every interest routes carry. */
+void cl_interest_dump_locked(cl *c, tern_wire_buf *b);
 /* Under mu: write bytes to every registered route (queued while a route
  * dumps its initial interest). */
 void cl_broadcast_locked(cl *c, const char *bytes, size_t len, const cl_route *except);

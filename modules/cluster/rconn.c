@@ -1,6 +1,6 @@
 /* Route connections: the handshake (CONNECT, INFO), registration in the
  * mesh with duplicate resolution and gossip, remote interest (RS+/RS-),
- * messages both ways, pings; and local interest going out as RS+/RS-. */
+ * messages both ways, pings; and the initial interest dump (rinterest.c). */
 #include "cluster.h"
 
 #include <stdio.h>
@@ -52,57 +52,17 @@ void cl_broadcast_locked(cl *c, const char *bytes, size_t len, const cl_route *e
     }
 }
 
-/* ---- local interest → RS+/RS- ----------------------------------------- */
+/* ---- interest → RS+/RS- (rinterest.c) ---------------------------------- */
 
-tern_verdict cl_on_interest(tern_module *m, const tern_evt_hdr *hdr, void *ud)
-{
-    (void)m;
-    cl *c = ud;
-    const tern_evt_interest *ev = (const tern_evt_interest *)hdr;
-    /* routes carry local interest only: a peer's interest is its own
-     * business, and gateways/leaf nodes are not re-announced here */
-    if (ev->source != 0)
-        return TERN_VERDICT_IGNORE;
-    /* cluster.permissions import: interest in what this server may not
-     * receive is not announced (workers run, so no reload changes conf) */
-    if (!cl_perm_allows(&c->conf.import_, ev->subject))
-        return TERN_VERDICT_IGNORE;
-    tern_wire_buf b = { .b = NULL };
-    if (hdr->evt == TERN_EVT_INTEREST_ADDED)
-        tern_wire_frame_sub(&b, ev->account, ev->subject, ev->queue, ev->count);
-    else
-        tern_wire_frame_unsub(&b, ev->account, ev->subject, ev->queue);
-    if (!b.oom) {
-        pthread_mutex_lock(&c->mu);
-        cl_broadcast_locked(c, b.b, b.len, NULL);
-        pthread_mutex_unlock(&c->mu);
-    }
-    tern_wire_buf_free(&b);
-    return TERN_VERDICT_IGNORE;
-}
-
-typedef struct dump_ctx {
-    tern_wire_buf *b;
-    const cl_perm *import_;
-} dump_ctx;
-
-static void dump_one(const char *account, const char *subject, const char *queue,
-                     uint32_t count, void *ud)
-{
-    dump_ctx *d = ud;
-    if (cl_perm_allows(d->import_, subject))
-        tern_wire_frame_sub(d->b, account, subject, queue, count);
-}
-
-/* The initial dump: every local interest of every account. Events that
- * arrive meanwhile are queued behind it (they are newer than the walk's
- * snapshot or repeat it), so the peer ends with the current state. */
+/* The initial dump: every interest routes carry, from the sums, then
+ * what was queued for the route meanwhile (gossip). Interest changes
+ * skip a dumping route: the sums it is dumped from include them. */
 static void send_all_interest(cl *c, cl_route *r)
 {
+    cl_interest_refresh(c);
     tern_wire_buf dump = { .b = NULL };
-    dump_ctx d = { &dump, &c->conf.import_ };
-    c->api->interest_walk(c->m, NULL, dump_one, &d);
     pthread_mutex_lock(&c->mu);
+    cl_interest_dump_locked(c, &dump);
     if (dump.len && !dump.oom)
         c->api->conn_write(c->m, r->id, dump.b, dump.len);
     if (r->pend.len)
@@ -506,6 +466,11 @@ static void on_msg(tern_module *m, uint64_t conn, void *conn_ud, const tern_link
         tern_wire_buf_free(&r->out);
 }
 
+/* A message this server got from its hub over a leaf node connection
+ * it solicited never crosses a route: every server of the cluster with
+ * interest has its own connection to the hub (nats-server's rule). */
+static const char *const cl_no_msgs_from[] = { "leaf-spoke", NULL };
+
 const tern_proto cl_route_proto = {
     .size = sizeof(tern_proto),
     .name = "route",
@@ -514,4 +479,5 @@ const tern_proto cl_route_proto = {
     .data = on_data,
     .closed = on_closed,
     .msg = on_msg,
+    .no_msgs_from = cl_no_msgs_from,
 };

@@ -166,8 +166,8 @@ static json_t *route_json(cl *c, const cl_route *r, int64_t now, int subs)
         json_object_foreach(r->rsubs, key, v) {
             if (subs == 2)
                 json_array_append_new(list, sub_detail(key, r->id));
-            else
-                json_array_append(list, v);
+            else   /* a copy: the document outlives mu, rsubs changes on the route's thread */
+                json_array_append_new(list, json_string(json_string_value(v)));
         }
         json_object_set_new(x, subs == 2 ? "subscriptions_list_detail" : "subscriptions_list", list);
     }

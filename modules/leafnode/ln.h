@@ -1,6 +1,6 @@
-/* The leafnode module's shared state: leaf connections (the "leaf" link
- * protocol), the remotes it solicits, and the interest it mirrors to
- * decide what each leaf is told (LS+/LS-).
+/* The leafnode module's shared state: leaf connections (the "leaf" and
+ * "leaf-spoke" link protocols), the remotes it solicits, and the
+ * interest it mirrors to decide what each leaf is told (LS+/LS-).
  *
  * Threads: leaf callbacks run on the connection's worker, interest
  * events on any worker, timers, init, reload and fini on the main
@@ -102,7 +102,8 @@ struct ln_dial {
 struct ln {
     tern_module *m;
     const tern_host_api *api;
-    uint32_t proto;
+    uint32_t proto;              /* accepted connections (ln_leaf_proto) */
+    uint32_t proto_spoke;        /* solicited ones (ln_spoke_proto) */
     uint64_t timer;
     unsigned seed;
 
@@ -128,8 +129,18 @@ int64_t ln_wall_ns(void);
 void ln_random_text(char *out, size_t n);
 ln *ln_instance(tern_module *m);
 
+/* The two link protocols, one per side of a connection, because
+ * nats-server treats them apart: interest and messages of connections
+ * this server accepted (it is the hub; the peer is a leaf) cross routes
+ * like a client's; those of connections it solicited (it is the spoke;
+ * the peer is its hub) never do, and nothing that came over a route
+ * goes up to the hub. The cluster module names them. */
+#define LN_PROTO_HUB_SIDE "leaf"
+#define LN_PROTO_SPOKE_SIDE "leaf-spoke"
+
 /* ln_conn.c */
-extern const tern_proto ln_leaf_proto;
+extern const tern_proto ln_leaf_proto;    /* accepted connections */
+extern const tern_proto ln_spoke_proto;   /* solicited connections */
 /* Under mu: the solicited connection failed or closed. */
 void ln_dial_closed_locked(ln *l, ln_dial *d, bool loop);
 

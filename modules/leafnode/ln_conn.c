@@ -639,10 +639,26 @@ static void on_msg(tern_module *m, uint64_t conn, void *conn_ud, const tern_link
 
 const tern_proto ln_leaf_proto = {
     .size = sizeof(tern_proto),
-    .name = "leaf",
+    .name = LN_PROTO_HUB_SIDE,
     .flags = TERN_PROTO_LINK,
     .open = on_open,
     .data = on_data,
     .closed = on_closed,
     .msg = on_msg,
+};
+
+/* A message that crossed a route never goes up to the hub: the server
+ * it was published on sent it there over its own link (nats-server's
+ * rule for spoke connections, service replies aside). */
+static const char *const ln_spoke_no_msgs_from[] = { "route", NULL };
+
+const tern_proto ln_spoke_proto = {
+    .size = sizeof(tern_proto),
+    .name = LN_PROTO_SPOKE_SIDE,
+    .flags = TERN_PROTO_LINK,
+    .open = on_open,
+    .data = on_data,
+    .closed = on_closed,
+    .msg = on_msg,
+    .no_msgs_from = ln_spoke_no_msgs_from,
 };

@@ -262,7 +262,7 @@ tern_verdict ln_on_interest(tern_module *m, const tern_evt_hdr *hdr, void *ud)
     ln *l = ud;
     const tern_evt_interest *ev = (const tern_evt_interest *)hdr;
     /* our own links' interest is set where it is received */
-    if (ev->source == l->proto)
+    if (ev->source == l->proto || ev->source == l->proto_spoke)
         return TERN_VERDICT_IGNORE;
     uint32_t count = hdr->evt == TERN_EVT_INTEREST_ADDED ? ev->count : 0;
     pthread_mutex_lock(&l->mu);

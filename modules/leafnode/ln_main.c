@@ -222,7 +222,7 @@ static void dial_due_locked(ln *l, uint64_t now)
         d->next_url++;
         tern_tls_spec t = tls_spec(&d->conf.tls, true, u->host);
         uint64_t id = 0;
-        tern_rc rc = l->api->dial(l->m, l->proto, u->host, u->port, d->conf.tls.on ? &t : NULL, &id);
+        tern_rc rc = l->api->dial(l->m, l->proto_spoke, u->host, u->port, d->conf.tls.on ? &t : NULL, &id);
         if (rc != TERN_OK) {
             l->api->log(l->m, TERN_LOG_LEVEL_ERROR, "leafnode remote %s: %s", u->text,
                         l->api->error(l->m));
@@ -403,6 +403,8 @@ static tern_rc ln_init(tern_module *m, const tern_host_api *api, const tern_conf
     }
     read_server_facts(l);
     rc = api->proto_register(m, &ln_leaf_proto, l, &l->proto);
+    if (rc == TERN_OK)
+        rc = api->proto_register(m, &ln_spoke_proto, l, &l->proto_spoke);
     if (rc == TERN_OK)
         rc = api->hook_register(m, TERN_EVT_INTEREST_ADDED, TERN_PRIO_DEFAULT, ln_on_interest, l);
     if (rc == TERN_OK)

@@ -123,6 +123,12 @@ static void test_api_has(void **state)
     t.size = (uint32_t)offsetof(tern_host_api, server_id);
     assert_false(TERN_API_HAS(&t, server_id));
     assert_true(TERN_API_HAS(&t, nkey_verify));
+    /* a 1.2 server's table ends with fd_unwatch: no interest_walk_source */
+    t = *tern_module_host_api();
+    assert_true(TERN_API_HAS(&t, interest_walk_source));
+    t.size = (uint32_t)(offsetof(tern_host_api, fd_unwatch) + sizeof t.fd_unwatch);
+    assert_false(TERN_API_HAS(&t, interest_walk_source));
+    assert_true(TERN_API_HAS(&t, fd_unwatch));
 }
 
 static void test_abi_negotiation(void **state)

@@ -198,7 +198,11 @@ typedef struct tern_evt_tick {
 /* TERN_EVT_INFO: answer a document name ("routez", "gatewayz", "leafz",
  * or the module's own) by setting json to JSON text allocated with
  * api->alloc/strdup (the server frees it) and returning ALLOW; IGNORE
- * when the name is not yours. */
+ * when the name is not yours. The first answer wins, except for "varz"
+ * (1.3): every provider may answer it with a JSON object whose keys
+ * replace the kernel's in /varz — a link module's section ("cluster",
+ * "gateway", "leaf") and counts ("routes", "remotes", "leafnodes").
+ * Do not ask for the "varz" document (api->document) from inside it. */
 typedef struct tern_evt_info {
     tern_evt_hdr hdr;
     const char  *name;
@@ -225,6 +229,10 @@ typedef struct tern_evt_interest {
     const char  *queue;           /* NULL: plain interest */
     uint32_t     count;           /* the new total (0 for REMOVED) */
     uint32_t     source;          /* 0 local, else a link protocol id */
+    /* -- 1.3 -- */
+    /* The name of source's protocol ("route", "leaf", …; ids differ
+     * between generations of a module, names do not); NULL for local. */
+    const char  *source_name;
 } tern_evt_interest;
 
 /* A hook: hdr points to the event's payload struct. */
@@ -570,6 +578,17 @@ typedef struct tern_host_api {
      * such watch. Every watch of a module is removed when it unloads,
      * before fini. */
     tern_rc (*fd_unwatch)(tern_module *m, uint64_t id);
+
+    /* -- 1.3: interest by source. Any thread. -- */
+    /* As interest_walk, for the interest that the links of the protocol
+     * named source_name announced (summed over its links and over the
+     * generations of its module); NULL: local interest, as
+     * interest_walk. Like the events, it runs under the kernel's
+     * interest lock: fn must not wait for a thread that is delivering an
+     * interest event. TERN_ENOENT: no protocol of that name was ever
+     * registered (nothing to walk); TERN_ENOTSUP as interest_walk. */
+    tern_rc (*interest_walk_source)(tern_module *m, const char *account,
+                                    const char *source_name, tern_interest_fn fn, void *ud);
 } tern_host_api;
 
 /* Whether the server's table has slot `fn` (a newer slot than the server
