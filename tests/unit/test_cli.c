@@ -554,7 +554,13 @@ static void test_signal_finds_ternd(void **state)
     kill(pid, SIGKILL);
     waitpid(pid, NULL, 0);
     snprintf(mine, sizeof mine, "\n%d", (int)pid);
-    if (strncmp(err, "multiple ternd processes running:", 33) != 0 || !strstr(err, mine))
+    if (strncmp(err, "multiple ternd processes running:", 33) != 0)
+        fail_msg("unexpected: %s", err);
+    /* the list names 16 at most: on a busy machine ours may be past it */
+    int listed = 0;
+    for (const char *p = err; (p = strchr(p, '\n')) != NULL; p++)
+        listed++;
+    if (!strstr(err, mine) && listed < 16)
         fail_msg("unexpected: %s", err);
 }
 
