@@ -1237,6 +1237,21 @@ tern_rc tern_modconn_close(tern_module *m, uint64_t conn, const char *reason)
     return TERN_OK;
 }
 
+tern_rc tern_modconn_link_group(tern_module *m, uint64_t conn, uint64_t group)
+{
+    tern_mconn *c = tern_modconn_owned(conn);
+    if (!c || atomic_load_explicit(&c->closing, memory_order_relaxed))
+        return TERN_ESTALE;
+    if (!(c->proto->p.flags & TERN_PROTO_LINK)) {
+        tern_mod_set_error(m, "link_group: not a LINK connection");
+        return TERN_EINVAL;
+    }
+    /* read by route code of every worker: no lock, a relaxed store (a
+     * message routed meanwhile sees the old group or the new one) */
+    atomic_store_explicit(&c->group, group, memory_order_relaxed);
+    return TERN_OK;
+}
+
 /* ---- unload and shutdown ----------------------------------------------------- */
 
 static bool module_has_conns(tern_module *m)

@@ -71,6 +71,10 @@ typedef struct tern_mconn {
     bool           tls_insecure;
     char          *close_reason;
     tern_keymap    lsubs;        /* link interest (link.c), owner only */
+    /* link_group (1.3): 0 none; set by the owner, read by route code on
+     * every worker (a message from a link never reaches another link of
+     * the same non-zero group). */
+    _Atomic uint64_t group;
     tern_retired   retired;
     struct tern_mconn *flush_next;
     char           ip[46];
@@ -94,6 +98,7 @@ tern_rc tern_modconn_dial(tern_module *m, uint32_t proto, const char *host, int 
 tern_rc tern_modconn_write(tern_module *m, uint64_t conn, const void *bytes, size_t len);
 tern_rc tern_modconn_starttls(tern_module *m, uint64_t conn);
 tern_rc tern_modconn_close(tern_module *m, uint64_t conn, const char *reason);
+tern_rc tern_modconn_link_group(tern_module *m, uint64_t conn, uint64_t group);
 
 /* The connection by id when the calling thread owns it, else NULL (a
  * callback's own connection is found without a lookup). */

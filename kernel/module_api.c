@@ -630,6 +630,7 @@ static const tern_host_api api = {
     .fd_watch = tern_mod_fd_watch,
     .fd_unwatch = tern_mod_fd_unwatch,
     .interest_walk_source = tern_interest_walk_source,
+    .link_group = tern_modconn_link_group,
 };
 
 const tern_host_api *tern_module_host_api(void)

@@ -79,6 +79,12 @@ static bool link_eligible(const tern_sub *sub, const tern_route_origin *o)
         return false;
     if (atomic_load_explicit(&c->proto->not_from, memory_order_relaxed) & (1ull << (o->proto - 1)))
         return false;
+    /* link_group: the links of one remote cluster (a leaf hub's spokes)
+     * never pass a message to each other; every member of the group has
+     * its own way to whatever the origin link's side holds */
+    uint64_t g = atomic_load_explicit(&((const tern_mconn *)o->link)->group, memory_order_relaxed);
+    if (g && atomic_load_explicit(&c->group, memory_order_relaxed) == g)
+        return false;
     return !((o->flags & TERN_LINK_PUB_NO_SAME_PROTO) && c->proto->id == o->proto);
 }
 

@@ -1,6 +1,7 @@
 /* "routez" for the monitor module (TERN_EVT_INFO), with nats-server
  * 2.9's keys: the same objects, the same omissions (Go's omitempty), the
- * same duration and time spellings. */
+ * same duration and time spellings; and /varz's "cluster" section with
+ * the "routes" and "remotes" counts. */
 #include "cluster.h"
 
 #include <stdio.h>
@@ -174,11 +175,92 @@ static json_t *route_json(cl *c, const cl_route *r, int64_t now, int subs)
     return x;
 }
 
+/* host:port as Go's url.URL.Host: IPv6 in brackets, the case kept. */
+static json_t *hostport_json(const char *host, int port)
+{
+    char b[320];
+    if (strchr(host, ':'))
+        snprintf(b, sizeof b, "[%s]:%d", host, port);
+    else
+        snprintf(b, sizeof b, "%s:%d", host, port);
+    return json_string(b);
+}
+
+/* Seconds as Go marshals a float64: whole ones without a fraction. */
+static json_t *secs_json(int64_t ms)
+{
+    return ms % 1000 ? json_real((double)ms / 1000.0) : json_integer((json_int_t)(ms / 1000));
+}
+
+/* /varz's "cluster" section (nats-server's ClusterOptsVarz: omitempty
+ * throughout) and its "routes" (registered route connections) and
+ * "remotes" (distinct servers they lead to) counts. Under mu. */
+static json_t *varz_json_locked(const cl *c)
+{
+    const cl_conf *cf = &c->conf;
+    json_t *s = json_object();
+    if (c->cluster_name && *c->cluster_name)
+        json_object_set_new(s, "name", json_string(c->cluster_name));
+    if (cf->host && *cf->host)
+        json_object_set_new(s, "addr", json_string(cf->host));
+    if (cf->port > 0)
+        json_object_set_new(s, "cluster_port", json_integer(cf->port));
+    if (cf->auth_timeout_ms > 0)
+        json_object_set_new(s, "auth_timeout", secs_json(cf->auth_timeout_ms));
+    if (cf->nroutes) {
+        /* the configured routes as host:port, without credentials */
+        json_t *urls = json_array();
+        for (size_t i = 0; i < cf->nroutes; i++)
+            json_array_append_new(urls, hostport_json(cf->routes[i].host, cf->routes[i].port));
+        json_object_set_new(s, "urls", urls);
+    }
+    if (cf->tls_timeout_ms > 0)
+        json_object_set_new(s, "tls_timeout", secs_json(cf->tls_timeout_ms));
+    if (cf->tls) {
+        /* nats-server sets both from the presence of cluster TLS */
+        json_object_set_new(s, "tls_required", json_true());
+        json_object_set_new(s, "tls_verify", json_true());
+    }
+    size_t routes = 0, remotes = 0;
+    for (const cl_route *r = c->routes; r; r = r->next) {
+        if (r->state != CL_R_REGISTERED)
+            continue;
+        routes++;
+        bool seen = false;
+        for (const cl_route *q = c->routes; q != r && !seen; q = q->next)
+            seen = q->state == CL_R_REGISTERED && q->remote_id && r->remote_id &&
+                   !strcmp(q->remote_id, r->remote_id);
+        remotes += !seen;
+    }
+    json_t *o = json_object();
+    json_object_set_new(o, "cluster", s);
+    json_object_set_new(o, "routes", json_integer((json_int_t)routes));
+    json_object_set_new(o, "remotes", json_integer((json_int_t)remotes));
+    return o;
+}
+
+static tern_verdict answer(cl *c, tern_evt_info *ev, json_t *o)
+{
+    char *s = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
+    json_decref(o);
+    if (!s)
+        return TERN_VERDICT_IGNORE;
+    ev->json = c->api->strdup(s);
+    free(s);
+    return ev->json ? TERN_VERDICT_ALLOW : TERN_VERDICT_IGNORE;
+}
+
 tern_verdict cl_on_info_doc(tern_module *m, const tern_evt_hdr *hdr, void *ud)
 {
     (void)m;
     cl *c = ud;
     tern_evt_info *ev = (tern_evt_info *)hdr;
+    if (ev->name && !strcmp(ev->name, "varz")) {
+        pthread_mutex_lock(&c->mu);
+        json_t *o = varz_json_locked(c);
+        pthread_mutex_unlock(&c->mu);
+        return answer(c, ev, o);
+    }
     if (!ev->name || strcmp(ev->name, "routez"))
         return TERN_VERDICT_IGNORE;
     /* the query is a 1.1 field: read it only when the server sent it */
@@ -206,11 +288,5 @@ tern_verdict cl_on_info_doc(tern_module *m, const tern_evt_hdr *hdr, void *ud)
     pthread_mutex_unlock(&c->mu);
     json_object_set_new(o, "num_routes", json_integer((json_int_t)n));
     json_object_set_new(o, "routes", routes);
-    char *s = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
-    json_decref(o);
-    if (!s)
-        return TERN_VERDICT_IGNORE;
-    ev->json = c->api->strdup(s);
-    free(s);
-    return ev->json ? TERN_VERDICT_ALLOW : TERN_VERDICT_IGNORE;
+    return answer(c, ev, o);
 }

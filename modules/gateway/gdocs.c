@@ -1,5 +1,6 @@
 /* "gatewayz" for the monitor module (TERN_EVT_INFO), with nats-server
- * 2.9's keys and spellings (without the per-account details of accs=1). */
+ * 2.9's keys and spellings (without the per-account details of accs=1),
+ * and /varz's "gateway" section. */
 #include "gateway.h"
 
 #include <stdio.h>
@@ -105,11 +106,95 @@ static bool name_filter(const char *query, char *out, size_t n)
     return true;
 }
 
+/* Seconds as Go marshals a float64: whole ones without a fraction. */
+static json_t *secs_json(int64_t ms)
+{
+    return ms % 1000 ? json_real((double)ms / 1000.0) : json_integer((json_int_t)(ms / 1000));
+}
+
+/* Append host:port to urls unless it is there (nats-server keeps a
+ * remote's URLs in a map keyed so). */
+static void add_url(json_t *urls, const gw_url *u)
+{
+    char hp[320];
+    gw_hostport(hp, sizeof hp, u->host, u->port);
+    size_t i;
+    json_t *v;
+    json_array_foreach(urls, i, v) {
+        if (!strcmp(json_string_value(v), hp))
+            return;
+    }
+    json_array_append_new(urls, json_string(hp));
+}
+
+/* /varz's "gateway" section, nats-server's GatewayOptsVarz (omitempty
+ * throughout): the configured remote gateways with the URLs known for
+ * each now (configured and gossiped; for this cluster's own name, the
+ * configured ones). No TLS (refused at configuration): tls_timeout is
+ * nats-server's default; no reject_unknown_cluster either. Under mu. */
+static json_t *varz_json_locked(gw *g)
+{
+    const gw_conf *cf = &g->conf;
+    json_t *s = json_object();
+    if (cf->name && *cf->name)
+        json_object_set_new(s, "name", json_string(cf->name));
+    if (cf->host && *cf->host)
+        json_object_set_new(s, "host", json_string(cf->host));
+    if (cf->port > 0)
+        json_object_set_new(s, "port", json_integer(cf->port));
+    if (cf->auth_timeout_ms > 0)
+        json_object_set_new(s, "auth_timeout", secs_json(cf->auth_timeout_ms));
+    json_object_set_new(s, "tls_timeout", json_integer(2));
+    if (cf->advertise && *cf->advertise)
+        json_object_set_new(s, "advertise", json_string(cf->advertise));
+    if (cf->connect_retries > 0)
+        json_object_set_new(s, "connect_retries", json_integer((json_int_t)cf->connect_retries));
+    if (cf->nremotes) {
+        json_t *list = json_array();
+        for (size_t i = 0; i < cf->nremotes; i++) {
+            const gw_remote_conf *rc = &cf->remotes[i];
+            json_t *e = json_object(), *urls = json_array();
+            json_object_set_new(e, "name", json_string(rc->name));
+            const gw_remote *r = strcmp(rc->name, cf->name) ? gw_remote_find_locked(g, rc->name) : NULL;
+            for (size_t k = 0; r && k < r->nurls; k++)
+                add_url(urls, &r->urls[k]);
+            for (size_t k = 0; !strcmp(rc->name, cf->name) && k < rc->nurls; k++)
+                add_url(urls, &rc->urls[k]);
+            if (json_array_size(urls))
+                json_object_set_new(e, "urls", urls);
+            else
+                json_decref(urls);
+            json_array_append_new(list, e);
+        }
+        json_object_set_new(s, "gateways", list);
+    }
+    json_t *o = json_object();
+    json_object_set_new(o, "gateway", s);
+    return o;
+}
+
+static tern_verdict answer(gw *g, tern_evt_info *ev, json_t *o)
+{
+    char *s = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
+    json_decref(o);
+    if (!s)
+        return TERN_VERDICT_IGNORE;
+    ev->json = g->api->strdup(s);
+    free(s);
+    return ev->json ? TERN_VERDICT_ALLOW : TERN_VERDICT_IGNORE;
+}
+
 tern_verdict gw_on_info_doc(tern_module *m, const tern_evt_hdr *hdr, void *ud)
 {
     (void)m;
     gw *g = ud;
     tern_evt_info *ev = (tern_evt_info *)hdr;
+    if (ev->name && !strcmp(ev->name, "varz")) {
+        pthread_mutex_lock(&g->mu);
+        json_t *o = varz_json_locked(g);
+        pthread_mutex_unlock(&g->mu);
+        return answer(g, ev, o);
+    }
     if (!ev->name || strcmp(ev->name, "gatewayz"))
         return TERN_VERDICT_IGNORE;
     const char *query = hdr->size >= offsetof(tern_evt_info, query) + sizeof ev->query ? ev->query : NULL;
@@ -145,11 +230,5 @@ tern_verdict gw_on_info_doc(tern_module *m, const tern_evt_hdr *hdr, void *ud)
     pthread_mutex_unlock(&g->mu);
     json_object_set_new(o, "outbound_gateways", out);
     json_object_set_new(o, "inbound_gateways", in);
-    char *s = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
-    json_decref(o);
-    if (!s)
-        return TERN_VERDICT_IGNORE;
-    ev->json = g->api->strdup(s);
-    free(s);
-    return ev->json ? TERN_VERDICT_ALLOW : TERN_VERDICT_IGNORE;
+    return answer(g, ev, o);
 }

@@ -111,6 +111,9 @@ struct ln {
     ln_conf conf;
     char server_id[64];
     char *server_name;
+    /* this server's cluster (varz cluster.name; NULL: none), sent in the
+     * spoke CONNECT; refreshed on the main thread before each dial */
+    char *cluster_name;
     int64_t max_payload;
     bool client_auth;            /* clients must authenticate (varz auth_required) */
     uint64_t listener;

@@ -155,6 +155,8 @@ static char *spoke_connect_locked(ln *l, ln_conn *c, const char *nonce, bool tls
     json_object_set_new(o, "tls_required", json_boolean(tls));
     json_object_set_new(o, "server_id", json_string(l->server_id));
     json_object_set_new(o, "name", json_string(l->server_name ? l->server_name : l->server_id));
+    if (l->cluster_name)
+        json_object_set_new(o, "cluster", json_string(l->cluster_name));
     json_object_set_new(o, "headers", json_true());
     if (d && d->conf.ndeny_imports)
         json_object_set_new(o, "deny_pub", strv_json(d->conf.deny_imports, d->conf.ndeny_imports));
@@ -288,6 +290,23 @@ static void on_closed(tern_module *m, uint64_t conn, void *conn_ud, const char *
 
 /* ---- CONNECT (hub side) ----------------------------------------------------- */
 
+/* The link group of the leafs of one remote cluster bound to one
+ * account (FNV-1a over both names): the kernel never passes a message
+ * from one of them to another, nats-server's cluster-wide no-echo (each
+ * server of that cluster has it over its routes already). */
+static uint64_t ln_group_of(const char *account, const char *cluster)
+{
+    uint64_t h = 1469598103934665603ull;
+    const char *parts[3] = { "leaf", account, cluster };
+    for (int i = 0; i < 3; i++)
+        for (const unsigned char *p = (const unsigned char *)parts[i];; p++) {
+            h = (h ^ *p) * 1099511628211ull;
+            if (!*p)
+                break;
+        }
+    return h ? h : 1;
+}
+
 static const char *jstr(const json_t *o, const char *k)
 {
     return json_string_value(json_object_get(o, k));
@@ -366,6 +385,9 @@ static int on_connect(ln *l, ln_conn *c, const ln_op *op)
         json_decref(cn);
         return 1;
     }
+    const char *cluster = jstr(cn, "cluster");
+    if (cluster && *cluster && TERN_API_HAS(l->api, link_group))
+        l->api->link_group(l->m, c->id, ln_group_of(account, cluster));
     pthread_mutex_lock(&l->mu);
     free(c->account);
     c->account = account;
@@ -374,7 +396,7 @@ static int on_connect(ln *l, ln_conn *c, const ln_op *op)
     free(c->pass);
     c->user = user ? strdup(user) : NULL;
     c->pass = pass ? strdup(pass) : NULL;
-    const char *sid = jstr(cn, "server_id"), *name = jstr(cn, "name"), *cluster = jstr(cn, "cluster");
+    const char *sid = jstr(cn, "server_id"), *name = jstr(cn, "name");
     c->remote_id = sid ? strdup(sid) : NULL;
     c->remote_name = name ? strdup(name) : sid ? strdup(sid) : NULL;
     c->remote_cluster = cluster && *cluster ? strdup(cluster) : NULL;

@@ -145,6 +145,18 @@ const char *ln_lds_locked(ln *l, const char *account)
     return json_string_value(json_object_get(l->lds, account));
 }
 
+/* Two leafs of one remote cluster (the CONNECTs named it) on this hub:
+ * neither is told the other's interest. Each server of that cluster
+ * reaches the other's subscribers over its routes, and the kernel never
+ * passes a message between them (link_group), so interest announced
+ * there would only draw messages (a queue group's pick among them) that
+ * this hub must drop. */
+static bool ln_same_cluster(const ln_conn *c, const ln_conn *x)
+{
+    return !c->outbound && !x->outbound && c->remote_cluster && x->remote_cluster &&
+           !strcmp(c->remote_cluster, x->remote_cluster);
+}
+
 /* How much of key (account of c) c's peer must know: a count for a queue
  * group (its weight), > 0 for plain interest. */
 static uint32_t desired_locked(ln *l, const ln_conn *c, const char *subject, const char *queue)
@@ -169,6 +181,8 @@ static uint32_t desired_locked(ln *l, const ln_conn *c, const char *subject, con
         if (x == c || x->state != LN_S_REGISTERED || strcmp(x->account, c->account))
             continue;
         if (c->outbound && x->outbound)
+            continue;
+        if (ln_same_cluster(c, x))
             continue;
         total += (uint64_t)json_integer_value(json_object_get(x->rsubs, ck));
     }
@@ -238,7 +252,8 @@ void ln_interest_dump_locked(ln *l, ln_conn *c)
                         json_string_value(json_object_get(e, "q")), &b);
     }
     for (ln_conn *x = l->conns; x; x = x->next) {
-        if (x == c || x->state != LN_S_REGISTERED || strcmp(x->account, c->account))
+        if (x == c || x->state != LN_S_REGISTERED || strcmp(x->account, c->account) ||
+            ln_same_cluster(c, x))
             continue;
         json_t *v;
         json_object_foreach(x->rsubs, k, v) {

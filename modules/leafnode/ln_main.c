@@ -110,6 +110,36 @@ static void read_server_facts(ln *l)
     json_decref(v);
 }
 
+/* The cluster this server is in (the cluster module answers /varz's
+ * "cluster" section): a spoke names it in its CONNECT, as nats-server,
+ * so that the hub keeps what one server of the cluster sends up from
+ * the others, which have it over their routes. Main thread, without mu
+ * (varz asks every info provider, this module's too). A failed read
+ * keeps the name known. */
+static void read_cluster_name(ln *l)
+{
+    const tern_host_api *api = l->api;
+    char *doc = NULL;
+    int status = 0;
+    if (!TERN_API_HAS(api, document) || api->document(l->m, "varz", NULL, &status, &doc) ||
+        status != 200 || !doc) {
+        if (doc)
+            api->free(doc);
+        return;
+    }
+    json_t *v = json_loads(doc, 0, NULL);
+    api->free(doc);
+    if (!v)
+        return;
+    const char *n = json_string_value(json_object_get(json_object_get(v, "cluster"), "name"));
+    char *name = n && *n ? strdup(n) : NULL;
+    json_decref(v);
+    pthread_mutex_lock(&l->mu);
+    free(l->cluster_name);
+    l->cluster_name = name;
+    pthread_mutex_unlock(&l->mu);
+}
+
 /* ---- remotes ----------------------------------------------------------------- */
 
 static char **strv_copy(char *const *v, size_t n)
@@ -205,10 +235,23 @@ static tern_tls_spec tls_spec(const ln_tls_conf *t, bool dial, const char *host)
     return s;
 }
 
+static bool dial_is_due(const ln_dial *d, uint64_t now)
+{
+    return d->due_ms && d->due_ms <= now && !d->conn && !d->removed && d->conf.nurls;
+}
+
+static bool any_dial_due_locked(ln *l, uint64_t now)
+{
+    for (ln_dial *d = l->dials; d; d = d->next)
+        if (dial_is_due(d, now))
+            return true;
+    return false;
+}
+
 static void dial_due_locked(ln *l, uint64_t now)
 {
     for (ln_dial *d = l->dials; d; d = d->next) {
-        if (!d->due_ms || d->due_ms > now || d->conn || d->removed || !d->conf.nurls)
+        if (!dial_is_due(d, now))
             continue;
         d->due_ms = 0;
         /* accounts are applied after modules on a reload: checked here */
@@ -296,6 +339,11 @@ static void on_tick(tern_module *m, uint64_t id, void *ud)
     ln *l = ud;
     uint64_t now = ln_now_ms();
     pthread_mutex_lock(&l->mu);
+    bool due = any_dial_due_locked(l, now);
+    pthread_mutex_unlock(&l->mu);
+    if (due)
+        read_cluster_name(l);   /* the CONNECT of this dial names it */
+    pthread_mutex_lock(&l->mu);
     dial_due_locked(l, now);
     conns_tick_locked(l, now);
     pthread_mutex_unlock(&l->mu);
@@ -326,6 +374,7 @@ static void ln_free(ln *l)
     }
     ln_conf_free(&l->conf);
     free(l->server_name);
+    free(l->cluster_name);
     json_decref(l->interest);
     json_decref(l->lds);
     pthread_mutex_destroy(&l->mu);

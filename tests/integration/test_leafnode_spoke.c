@@ -5,7 +5,11 @@
  * route), one published on a spoke node reaches the hub exactly once
  * (the other spoke node does not send what crossed the route up to the
  * hub), and interest does not loop (the hub's interest is not announced
- * over the spoke cluster's route). */
+ * over the spoke cluster's route). The spokes name their cluster in the
+ * leaf CONNECT, so the hub never passes what one spoke node sent up to
+ * the other (which has it over the route): a message published on spoke
+ * node 1 reaches a subscriber on spoke node 2 exactly once, and a queue
+ * group spread over spoke node 2 and the hub gets it once. */
 #include "test_leafnode.h"
 
 /* Both counters reach want, then a round trip over every path proves
@@ -23,13 +27,22 @@ static bool exact(natsConnection *pub, natsConnection *const *subs, int nsubs, c
     return ok;
 }
 
-int main(void)
+/* Round trips over every path a copy of spoke node 1's messages could
+ * take to spoke node 2 or the hub: over the route, up to the hub, and
+ * from the hub down to spoke node 2 (each link keeps its order). */
+static bool drained(natsConnection *c1, natsConnection *c2, natsConnection *ch)
 {
-    if (it_ternd_only())
-        return it_summary();
+    return cl_probe(c1, c2, LN_MS) && cl_probe(c1, ch, LN_MS) && cl_probe(ch, c2, LN_MS);
+}
+
+/* nats_hub: the hub is nats-server 2.9 (it applies its cluster-wide
+ * no-echo to the cluster name the ternd spokes send). */
+static void run(bool nats_hub)
+{
+    printf("-- hub: %s\n", nats_hub ? "nats-server" : "ternd");
     ln_node hub = { 0 }, s1 = { 0 }, s2 = { 0 };
     natsConnection *ch = NULL, *c1 = NULL, *c2 = NULL;
-    if (!IT_CHECK(ln_start_hub(&hub, false, NULL, NULL), "the hub starts"))
+    if (!IT_CHECK(ln_start_hub(&hub, nats_hub, NULL, NULL), "the hub starts"))
         goto out;
     int r1 = it_free_port(), r2 = it_free_port();
     char url[128], top1[512], top2[512];
@@ -91,6 +104,52 @@ int main(void)
     cl_count *hp[1] = { &h };
     IT_CHECK(exact(c1, &ch, 1, hp, 100), "the hub got %d of 100 from spoke node 1", atomic_load(&h.n));
 
+    /* spoke node 1 publishes, subscribers on spoke node 2 and on the hub:
+     * once each (the hub does not send spoke node 1's messages down to
+     * spoke node 2, which has them over the route) */
+    cl_count b2 = { 0 }, bh = { 0 };
+    cl_sub(c2, "from.s1", NULL, &b2);
+    cl_sub(ch, "from.s1", NULL, &bh);
+    IT_CHECK(drained(c1, c2, ch), "interest in from.s1 crossed every path");
+    for (int i = 0; i < 100; i++)
+        natsConnection_PublishString(c1, "from.s1", "x");
+    natsConnection_Flush(c1);
+    bool bok = cl_wait_count(&b2, 100, LN_MS);
+    bok = cl_wait_count(&bh, 100, LN_MS) && bok;
+    bok = drained(c1, c2, ch) && bok;
+    IT_CHECK(bok && atomic_load(&b2.n) == 100 && atomic_load(&bh.n) == 100,
+             "of 100 from spoke node 1, spoke node 2 got %d and the hub %d", atomic_load(&b2.n),
+             atomic_load(&bh.n));
+
+    /* a queue group with members on spoke node 2 and on the hub: each of
+     * spoke node 1's messages once overall */
+    cl_count g2 = { 0 }, gh = { 0 };
+    cl_sub(c2, "q.mixed", "g", &g2);
+    cl_sub(ch, "q.mixed", "g", &gh);
+    IT_CHECK(drained(c1, c2, ch), "interest in q.mixed crossed every path");
+    for (int i = 0; i < 100; i++)
+        natsConnection_PublishString(c1, "q.mixed", "x");
+    natsConnection_Flush(c1);
+    cl_count *gp[2] = { &g2, &gh };
+    bool gok = cl_wait_sum(gp, 2, 100, LN_MS);
+    gok = drained(c1, c2, ch) && gok;
+    IT_CHECK(gok && atomic_load(&g2.n) + atomic_load(&gh.n) == 100,
+             "the group on spoke node 2 and the hub got %d of 100 from spoke node 1 (%d + %d)",
+             atomic_load(&g2.n) + atomic_load(&gh.n), atomic_load(&g2.n), atomic_load(&gh.n));
+
+    /* a queue group on spoke node 2 only: none of spoke node 1's messages
+     * is lost on the way through the hub (it is not told of the member) */
+    cl_count o2 = { 0 };
+    cl_sub(c2, "q.s2", "g", &o2);
+    IT_CHECK(drained(c1, c2, ch), "interest in q.s2 crossed every path");
+    for (int i = 0; i < 100; i++)
+        natsConnection_PublishString(c1, "q.s2", "x");
+    natsConnection_Flush(c1);
+    bool ook = cl_wait_count(&o2, 100, LN_MS);
+    ook = drained(c1, c2, ch) && ook;
+    IT_CHECK(ook && atomic_load(&o2.n) == 100, "the group on spoke node 2 got %d of 100 from spoke node 1",
+             atomic_load(&o2.n));
+
     /* the hub's interest is not announced over the spokes' route */
     char *rz = ln_http(&s2, "/routez?subs=1");
     IT_CHECK(rz && strstr(rz, "\"routes\"") && !strstr(rz, "to.hub"),
@@ -104,5 +163,14 @@ out:
     ln_stop(&s2);
     ln_stop(&s1);
     ln_stop(&hub);
+}
+
+int main(void)
+{
+    if (it_ternd_only())
+        return it_summary();
+    run(false);
+    if (it_nats_server_path() && access(it_nats_server_path(), X_OK) == 0)
+        run(true);
     return it_summary();
 }

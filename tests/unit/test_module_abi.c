@@ -129,6 +129,13 @@ static void test_api_has(void **state)
     t.size = (uint32_t)(offsetof(tern_host_api, fd_unwatch) + sizeof t.fd_unwatch);
     assert_false(TERN_API_HAS(&t, interest_walk_source));
     assert_true(TERN_API_HAS(&t, fd_unwatch));
+    /* a table that ends with interest_walk_source: no link_group */
+    t = *tern_module_host_api();
+    assert_true(TERN_API_HAS(&t, link_group));
+    t.size = (uint32_t)(offsetof(tern_host_api, interest_walk_source) +
+                        sizeof t.interest_walk_source);
+    assert_false(TERN_API_HAS(&t, link_group));
+    assert_true(TERN_API_HAS(&t, interest_walk_source));
 }
 
 static void test_abi_negotiation(void **state)

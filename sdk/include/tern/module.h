@@ -589,6 +589,20 @@ typedef struct tern_host_api {
      * registered (nothing to walk); TERN_ENOTSUP as interest_walk. */
     tern_rc (*interest_walk_source)(tern_module *m, const char *account,
                                     const char *source_name, tern_interest_fn fn, void *ud);
+
+    /* -- 1.3: link groups. The connection's thread. -- */
+    /* Put a LINK connection in group (0: none, the default). A message
+     * that came in over a link of a non-zero group never goes out over
+     * another link of the same group, plain or queue subscription (a
+     * queue group then gets it from another eligible member, if any):
+     * the links a leaf node hub accepted from the servers of one remote
+     * cluster, each of which has its own way to the rest of its cluster.
+     * Groups are compared across every link of every protocol: choose
+     * values that cannot collide by accident (a hash). Set it before
+     * the link announces interest or publishes; it holds until the
+     * connection closes. TERN_ESTALE: gone; TERN_EINVAL: not a LINK
+     * connection. */
+    tern_rc (*link_group)(tern_module *m, uint64_t conn, uint64_t group);
 } tern_host_api;
 
 /* Whether the server's table has slot `fn` (a newer slot than the server
