@@ -17,9 +17,9 @@
 
 #include <jansson.h>
 #include <tern/module.h>
+#include <tern/wire.h>
 
 #include "ln_conf.h"
-#include "ln_parse.h"
 
 #define LN_TICK_MS 100
 #define LN_FIRST_PING_MS 1000
@@ -37,16 +37,6 @@ typedef enum ln_state {
     LN_S_REGISTERED,
 } ln_state;
 
-typedef struct ln_buf {
-    char *b;
-    size_t len, cap;
-    bool oom;
-} ln_buf;
-
-void ln_buf_free(ln_buf *b);
-void ln_buf_add(ln_buf *b, const void *p, size_t n);
-void ln_buf_fmt(ln_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
 typedef struct ln_dial ln_dial;
 
 typedef struct ln_conn {
@@ -55,8 +45,8 @@ typedef struct ln_conn {
     bool outbound;               /* solicited: this side is the spoke */
     char ip[46];
     int port;
-    ln_parser parser;            /* the connection's thread */
-    ln_buf out;                  /* the connection's thread: message framing */
+    tern_wire_parser parser;     /* the connection's thread: the leaf dialect */
+    tern_wire_buf out;           /* the connection's thread: message framing */
     /* under ln->mu */
     ln_state state;
     ln_dial *dial;               /* solicited: its remote */
@@ -68,7 +58,6 @@ typedef struct ln_conn {
     bool info_on_connect;
     char nonce[24];
     bool dumping;                /* the initial LS+ dump runs: updates wait */
-    ln_buf pend;
     json_t *smap;                /* what the peer was told: key -> count */
     json_t *rsubs;               /* the peer's interest: key -> weight */
     char **deny_pub;             /* subjects not to send (deny_exports, the peer's deny_pub) */

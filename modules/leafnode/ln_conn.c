@@ -25,9 +25,8 @@ static char **strv_dup(char *const *v, size_t n)
 
 static void conn_free(ln_conn *c)
 {
-    ln_parse_free(&c->parser);
-    ln_buf_free(&c->out);
-    ln_buf_free(&c->pend);
+    tern_wire_parse_free(&c->parser);
+    tern_wire_buf_free(&c->out);
     free(c->account);
     free(c->remote_account);
     free(c->remote_id);
@@ -186,7 +185,7 @@ static tern_rc on_open(tern_module *m, const tern_conn_info *ci, void *ud, void 
     c->outbound = ci->outbound;
     snprintf(c->ip, sizeof c->ip, "%s", ci->ip ? ci->ip : "");
     c->port = ci->port;
-    ln_parse_init(&c->parser);
+    tern_wire_parse_init_dialect(&c->parser, TERN_WIRE_LEAF);
     c->created_ms = ln_now_ms();
     c->rtt_us = -1;
     c->smap = json_object();
@@ -317,7 +316,7 @@ static bool pass_eq(const char *want, const char *got)
     return !strcmp(want ? want : "", got ? got : "");
 }
 
-static int on_connect(ln *l, ln_conn *c, const ln_op *op)
+static int on_connect(ln *l, ln_conn *c, const tern_wire_op *op)
 {
     json_error_t je;
     json_t *cn = json_loadb(op->arg, op->arg_len, 0, &je);
@@ -424,7 +423,7 @@ static int on_connect(ln *l, ln_conn *c, const ln_op *op)
 
 /* ---- INFO (spoke side) ------------------------------------------------------ */
 
-static int on_info(ln *l, ln_conn *c, const ln_op *op)
+static int on_info(ln *l, ln_conn *c, const tern_wire_op *op)
 {
     json_error_t je;
     json_t *in = json_loadb(op->arg, op->arg_len, 0, &je);
@@ -495,7 +494,7 @@ static int on_info(ln *l, ln_conn *c, const ln_op *op)
 
 /* ---- LS+ / LS- --------------------------------------------------------------- */
 
-static int on_sub(ln *l, ln_conn *c, const ln_op *op, bool add)
+static int on_sub(ln *l, ln_conn *c, const tern_wire_op *op, bool add)
 {
     pthread_mutex_lock(&l->mu);
     const char *lds = ln_lds_locked(l, c->account);
@@ -536,29 +535,29 @@ static int on_sub(ln *l, ln_conn *c, const ln_op *op, bool add)
 
 /* ---- ops ----------------------------------------------------------------------- */
 
-static int on_op(void *ud, const ln_op *op)
+static int on_op(void *ud, const tern_wire_op *op)
 {
     ln_conn *c = ud;
     ln *l = c->ln;
     pthread_mutex_lock(&l->mu);
     ln_state st = c->state;
     pthread_mutex_unlock(&l->mu);
-    if (!c->outbound && st != LN_S_REGISTERED && op->kind != LN_OP_CONNECT &&
-        op->kind != LN_OP_PING && op->kind != LN_OP_PONG) {
+    if (!c->outbound && st != LN_S_REGISTERED && op->kind != TERN_WIRE_OP_CONNECT &&
+        op->kind != TERN_WIRE_OP_PING && op->kind != TERN_WIRE_OP_PONG) {
         close_err(l, c, "Authorization Violation", "Authentication Failure");
         return 1;
     }
     switch (op->kind) {
-    case LN_OP_CONNECT:
+    case TERN_WIRE_OP_CONNECT:
         if (c->outbound || st == LN_S_REGISTERED)
             return 0;
         return on_connect(l, c, op);
-    case LN_OP_INFO:
+    case TERN_WIRE_OP_INFO:
         return c->outbound ? on_info(l, c, op) : 0;
-    case LN_OP_PING:
+    case TERN_WIRE_OP_PING:
         write_str(l, c->id, "PONG\r\n");
         return 0;
-    case LN_OP_PONG:
+    case TERN_WIRE_OP_PONG:
         pthread_mutex_lock(&l->mu);
         c->pings_out = 0;
         if (c->ping_sent_us) {
@@ -567,9 +566,10 @@ static int on_op(void *ud, const ln_op *op)
         }
         pthread_mutex_unlock(&l->mu);
         return 0;
-    case LN_OP_OK:
+    case TERN_WIRE_OP_OK:
+    case TERN_WIRE_OP_ACCOUNT:   /* not in the leaf dialect */
         return 0;
-    case LN_OP_ERR:
+    case TERN_WIRE_OP_ERR:
         /* nats-server keeps the link on -ERR; a loop report delays the redial */
         l->api->log(l->m, TERN_LOG_LEVEL_ERROR, "leafnode %s:%d: -ERR %.*s", c->ip, c->port,
                     (int)op->arg_len, op->arg);
@@ -579,12 +579,12 @@ static int on_op(void *ud, const ln_op *op)
             pthread_mutex_unlock(&l->mu);
         }
         return 0;
-    case LN_OP_SUB:
-    case LN_OP_UNSUB:
+    case TERN_WIRE_OP_SUB:
+    case TERN_WIRE_OP_UNSUB:
         if (st != LN_S_REGISTERED)
             return 0;
-        return on_sub(l, c, op, op->kind == LN_OP_SUB);
-    case LN_OP_MSG: {
+        return on_sub(l, c, op, op->kind == TERN_WIRE_OP_SUB);
+    case TERN_WIRE_OP_MSG: {
         if (st != LN_S_REGISTERED)
             return 0;
         atomic_fetch_add(&c->in_msgs, 1);
@@ -605,7 +605,7 @@ static tern_rc on_data(tern_module *m, uint64_t conn, void *conn_ud, const void 
 {
     (void)m, (void)conn;
     ln_conn *c = conn_ud;
-    int rc = ln_parse_feed(&c->parser, bytes, len, on_op, c);
+    int rc = tern_wire_parse_feed(&c->parser, bytes, len, on_op, c);
     if (rc < 0) {
         c->ln->api->log(c->ln->m, TERN_LOG_LEVEL_ERROR, "leafnode %s:%d: %s", c->ip, c->port,
                         c->parser.err);
@@ -622,41 +622,19 @@ static void on_msg(tern_module *m, uint64_t conn, void *conn_ud, const tern_link
     /* deny_exports (spoke) and the spoke's deny_pub (hub): never sent */
     if (c->ndeny_pub && ln_denied(c->deny_pub, c->ndeny_pub, msg->subject))
         return;
-    const char *data = msg->data;
-    size_t len = msg->len, hdr = msg->hdr_len;
-    if (hdr && !c->headers) {
-        data += hdr;
-        len -= hdr;
-        hdr = 0;
-    }
-    ln_buf *b = &c->out;
-    b->len = 0;
-    b->oom = false;
-    ln_buf_add(b, hdr ? "HMSG " : "LMSG ", 5);
-    ln_buf_add(b, msg->subject, strlen(msg->subject));
-    if (msg->nqueues) {
-        if (msg->reply)
-            ln_buf_fmt(b, " + %s", msg->reply);
-        else
-            ln_buf_add(b, " |", 2);
-        for (size_t i = 0; i < msg->nqueues; i++)
-            ln_buf_fmt(b, " %s", msg->queues[i]);
-    } else if (msg->reply) {
-        ln_buf_fmt(b, " %s", msg->reply);
-    }
-    if (hdr)
-        ln_buf_fmt(b, " %zu %zu\r\n", hdr, len);
-    else
-        ln_buf_fmt(b, " %zu\r\n", len);
-    ln_buf_add(b, data, len);
-    ln_buf_add(b, "\r\n", 2);
+    /* a peer without headers gets the payload only */
+    size_t len = c->headers ? msg->len : msg->len - msg->hdr_len;
+    tern_wire_buf *b = &c->out;
+    tern_wire_buf_reset(b);
+    tern_wire_frame_leaf_msg(b, msg->subject, msg->reply, msg->queues, msg->nqueues, msg->data,
+                             msg->hdr_len, msg->len, c->headers);
     if (!b->oom) {
         atomic_fetch_add(&c->out_msgs, 1);
         atomic_fetch_add(&c->out_bytes, len);
         c->ln->api->conn_write(m, conn, b->b, b->len);
     }
     if (b->cap > 1024 * 1024)
-        ln_buf_free(b);
+        tern_wire_buf_free(b);
 }
 
 const tern_proto ln_leaf_proto = {

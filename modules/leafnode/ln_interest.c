@@ -6,61 +6,9 @@
  * that of the leafs it is the hub for (nats-server's rules). */
 #include "ln.h"
 
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-/* ---- buffers ------------------------------------------------------------- */
-
-void ln_buf_free(ln_buf *b)
-{
-    free(b->b);
-    memset(b, 0, sizeof *b);
-}
-
-static bool reserve(ln_buf *b, size_t n)
-{
-    if (b->oom)
-        return false;
-    if (b->len + n + 1 <= b->cap)
-        return true;
-    size_t cap = b->cap ? b->cap : 256;
-    while (cap < b->len + n + 1)
-        cap *= 2;
-    char *p = realloc(b->b, cap);
-    if (!p) {
-        b->oom = true;
-        return false;
-    }
-    b->b = p;
-    b->cap = cap;
-    return true;
-}
-
-void ln_buf_add(ln_buf *b, const void *p, size_t n)
-{
-    if (!reserve(b, n))
-        return;
-    if (n)
-        memcpy(b->b + b->len, p, n);
-    b->len += n;
-    b->b[b->len] = '\0';
-}
-
-void ln_buf_fmt(ln_buf *b, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    int n = vsnprintf(NULL, 0, fmt, ap);
-    va_end(ap);
-    if (n < 0 || !reserve(b, (size_t)n))
-        return;
-    va_start(ap, fmt);
-    vsnprintf(b->b + b->len, (size_t)n + 1, fmt, ap);
-    va_end(ap);
-    b->len += (size_t)n;
-}
 
 /* ---- subjects ------------------------------------------------------------ */
 
@@ -189,7 +137,8 @@ static uint32_t desired_locked(ln *l, const ln_conn *c, const char *subject, con
     return total > UINT32_MAX ? UINT32_MAX : (uint32_t)total;
 }
 
-static void sync_key_locked(ln *l, ln_conn *c, const char *subject, const char *queue, ln_buf *b)
+static void sync_key_locked(ln *l, ln_conn *c, const char *subject, const char *queue,
+                            tern_wire_buf *b)
 {
     char ck[1024];
     conn_key(ck, sizeof ck, subject, queue);
@@ -200,46 +149,40 @@ static void sync_key_locked(ln *l, ln_conn *c, const char *subject, const char *
     if (want == have)
         return;
     if (want) {
-        if (queue)
-            ln_buf_fmt(b, "LS+ %s %s %u\r\n", subject, queue, want);
-        else
-            ln_buf_fmt(b, "LS+ %s\r\n", subject);
+        tern_wire_frame_leaf_sub(b, subject, queue, want);
         json_object_set_new(c->smap, ck, json_integer(want));
     } else {
-        if (queue)
-            ln_buf_fmt(b, "LS- %s %s\r\n", subject, queue);
-        else
-            ln_buf_fmt(b, "LS- %s\r\n", subject);
+        tern_wire_frame_leaf_unsub(b, subject, queue);
         json_object_del(c->smap, ck);
     }
 }
 
-static void flush_locked(ln *l, ln_conn *c, ln_buf *b)
+static void flush_locked(ln *l, ln_conn *c, tern_wire_buf *b)
 {
     if (b->len && !b->oom)
         l->api->conn_write(l->m, c->id, b->b, b->len);
-    b->len = 0;
+    tern_wire_buf_reset(b);
 }
 
 void ln_interest_changed_locked(ln *l, const char *account, const char *subject, const char *queue)
 {
-    ln_buf b = { .b = NULL };
+    tern_wire_buf b = { .b = NULL };
     for (ln_conn *c = l->conns; c; c = c->next) {
         if (c->state != LN_S_REGISTERED || strcmp(c->account, account))
             continue;
         sync_key_locked(l, c, subject, queue, &b);
         flush_locked(l, c, &b);
     }
-    ln_buf_free(&b);
+    tern_wire_buf_free(&b);
 }
 
 void ln_interest_dump_locked(ln *l, ln_conn *c)
 {
-    ln_buf b = { .b = NULL };
+    tern_wire_buf b = { .b = NULL };
     /* loop detection first, as nats-server (its $LDS subscription) */
     const char *lds = ln_lds_locked(l, c->account);
     if (lds && !json_object_get(c->smap, lds)) {
-        ln_buf_fmt(&b, "LS+ %s\r\n", lds);
+        tern_wire_frame_leaf_sub(&b, lds, NULL, 0);
         json_object_set_new(c->smap, lds, json_integer(1));
     }
     size_t alen = strlen(c->account);
@@ -266,7 +209,7 @@ void ln_interest_dump_locked(ln *l, ln_conn *c)
         }
     }
     flush_locked(l, c, &b);
-    ln_buf_free(&b);
+    tern_wire_buf_free(&b);
 }
 
 /* ---- events ---------------------------------------------------------------- */

@@ -66,27 +66,32 @@ void tern_wire_buf_fmt(tern_wire_buf *b, const char *fmt, ...)
     b->len += (size_t)n;
 }
 
-void tern_wire_frame_sub(tern_wire_buf *b, const char *account, const char *subject,
-                         const char *queue, uint32_t weight)
+/* RS+/LS+ [account] subject [queue weight], RS-/LS- [account] subject [queue]
+ * (sub: with the weight) */
+static void frame_interest(tern_wire_buf *b, const char *op, const char *account,
+                           const char *subject, const char *queue, bool sub, uint32_t weight)
 {
-    if (queue)
-        tern_wire_buf_fmt(b, "RS+ %s %s %s %u\r\n", account, subject, queue, weight ? weight : 1);
-    else
-        tern_wire_buf_fmt(b, "RS+ %s %s\r\n", account, subject);
+    tern_wire_buf_str(b, op);
+    if (account) {
+        tern_wire_buf_add(b, " ", 1);
+        tern_wire_buf_str(b, account);
+    }
+    tern_wire_buf_add(b, " ", 1);
+    tern_wire_buf_str(b, subject);
+    if (queue) {
+        tern_wire_buf_add(b, " ", 1);
+        tern_wire_buf_str(b, queue);
+        if (sub)
+            tern_wire_buf_fmt(b, " %u", weight ? weight : 1);
+    }
+    tern_wire_buf_add(b, "\r\n", 2);
 }
 
-void tern_wire_frame_unsub(tern_wire_buf *b, const char *account, const char *subject,
-                           const char *queue)
-{
-    if (queue)
-        tern_wire_buf_fmt(b, "RS- %s %s %s\r\n", account, subject, queue);
-    else
-        tern_wire_buf_fmt(b, "RS- %s %s\r\n", account, subject);
-}
-
-void tern_wire_frame_msg(tern_wire_buf *b, const char *account, const char *subject,
-                         const char *reply, const char *const *queues, size_t nqueues,
-                         const void *data, size_t hdr_len, size_t len, bool peer_headers)
+/* plain (RMSG/LMSG) or HMSG [account] subject [reply | + reply q… | `|` q…] [hdr] size */
+static void frame_msg(tern_wire_buf *b, const char *plain, const char *account,
+                      const char *subject, const char *reply, const char *const *queues,
+                      size_t nqueues, const void *data, size_t hdr_len, size_t len,
+                      bool peer_headers)
 {
     const char *bytes = data;
     if (hdr_len && !peer_headers) {
@@ -94,9 +99,11 @@ void tern_wire_frame_msg(tern_wire_buf *b, const char *account, const char *subj
         len -= hdr_len;
         hdr_len = 0;
     }
-    tern_wire_buf_str(b, hdr_len ? "HMSG " : "RMSG ");
-    tern_wire_buf_str(b, account);
-    tern_wire_buf_add(b, " ", 1);
+    tern_wire_buf_str(b, hdr_len ? "HMSG " : plain);
+    if (account) {
+        tern_wire_buf_str(b, account);
+        tern_wire_buf_add(b, " ", 1);
+    }
     tern_wire_buf_str(b, subject);
     if (nqueues) {
         if (reply) {
@@ -119,4 +126,43 @@ void tern_wire_frame_msg(tern_wire_buf *b, const char *account, const char *subj
         tern_wire_buf_fmt(b, " %zu\r\n", len);
     tern_wire_buf_add(b, bytes, len);
     tern_wire_buf_add(b, "\r\n", 2);
+}
+
+void tern_wire_frame_sub(tern_wire_buf *b, const char *account, const char *subject,
+                         const char *queue, uint32_t weight)
+{
+    frame_interest(b, "RS+", account, subject, queue, true, weight);
+}
+
+void tern_wire_frame_unsub(tern_wire_buf *b, const char *account, const char *subject,
+                           const char *queue)
+{
+    frame_interest(b, "RS-", account, subject, queue, false, 0);
+}
+
+void tern_wire_frame_msg(tern_wire_buf *b, const char *account, const char *subject,
+                         const char *reply, const char *const *queues, size_t nqueues,
+                         const void *data, size_t hdr_len, size_t len, bool peer_headers)
+{
+    frame_msg(b, "RMSG ", account, subject, reply, queues, nqueues, data, hdr_len, len,
+              peer_headers);
+}
+
+void tern_wire_frame_leaf_sub(tern_wire_buf *b, const char *subject, const char *queue,
+                              uint32_t weight)
+{
+    frame_interest(b, "LS+", NULL, subject, queue, true, weight);
+}
+
+void tern_wire_frame_leaf_unsub(tern_wire_buf *b, const char *subject, const char *queue)
+{
+    frame_interest(b, "LS-", NULL, subject, queue, false, 0);
+}
+
+void tern_wire_frame_leaf_msg(tern_wire_buf *b, const char *subject, const char *reply,
+                              const char *const *queues, size_t nqueues, const void *data,
+                              size_t hdr_len, size_t len, bool peer_headers)
+{
+    frame_msg(b, "LMSG ", NULL, subject, reply, queues, nqueues, data, hdr_len, len,
+              peer_headers);
 }

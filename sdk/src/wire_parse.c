@@ -1,5 +1,7 @@
 /* The server-to-server wire parser (tern/wire.h). Argument rules follow nats-server
- * 2.9's processRemoteSub, parseUnsubProto and processRouted*MsgArgs. */
+ * 2.9's processRemoteSub, parseUnsubProto and processRouted*MsgArgs, and for the
+ * leaf dialect processLeafSub, processLeafUnsub and processLeaf*MsgArgs: the same
+ * rules without the account. */
 #include "tern/wire.h"
 
 #include <stdio.h>
@@ -13,7 +15,13 @@ enum { NEED_MORE = 1, DONE = 0, FAIL = -1 };
 
 void tern_wire_parse_init(tern_wire_parser *p)
 {
+    tern_wire_parse_init_dialect(p, TERN_WIRE_ROUTE);
+}
+
+void tern_wire_parse_init_dialect(tern_wire_parser *p, tern_wire_dialect dialect)
+{
     memset(p, 0, sizeof *p);
+    p->dialect = dialect;
 }
 
 void tern_wire_parse_free(tern_wire_parser *p)
@@ -86,20 +94,28 @@ static size_t split(char *line, char **argv, size_t max)
     }
 }
 
+/* Arguments before the subject's: the account, which a leaf connection's
+ * ops do not carry. */
+static size_t account_args(const tern_wire_parser *p)
+{
+    return p->dialect == TERN_WIRE_LEAF ? 0 : 1;
+}
+
 static int parse_sub(tern_wire_parser *p, tern_wire_op *op, char **a, size_t n, bool origin)
 {
-    size_t off = origin ? 1 : 0;
-    if (n != 2 + off && n != 4 + off)
-        return fail(p, "Parse Error: bad %s arguments", origin ? "LS+" : "RS+");
+    size_t acc = account_args(p);
+    size_t off = (origin ? 1 : 0) + acc;   /* the subject's index */
+    if (n != off + 1 && n != off + 3)
+        return fail(p, "Parse Error: bad %s arguments", op->leaf ? "LS+" : "RS+");
     op->kind = TERN_WIRE_OP_SUB;
     op->origin = origin ? a[0] : NULL;
-    op->account = a[off];
-    op->subject = a[off + 1];
+    op->account = acc ? a[off - 1] : NULL;
+    op->subject = a[off];
     op->queue = NULL;
     op->weight = 1;
-    if (n == 4 + off) {
-        op->queue = a[off + 2];
-        long w = parse_size(a[off + 3]);
+    if (n == off + 3) {
+        op->queue = a[off + 1];
+        long w = parse_size(a[off + 2]);
         /* nats-server stores what parseSize gives; a weight below 1 would
          * make the group unreachable, so count it as one member. */
         op->weight = w < 1 ? 1 : (uint32_t)w;
@@ -109,36 +125,42 @@ static int parse_sub(tern_wire_parser *p, tern_wire_op *op, char **a, size_t n, 
 
 static int parse_unsub(tern_wire_parser *p, tern_wire_op *op, char **a, size_t n)
 {
-    if (n != 2 && n != 3)
+    size_t acc = account_args(p);
+    if (n != acc + 1 && n != acc + 2)
         return fail(p, "Parse Error: bad %s arguments", op->leaf ? "LS-" : "RS-");
     op->kind = TERN_WIRE_OP_UNSUB;
-    op->account = a[0];
-    op->subject = a[1];
-    op->queue = n == 3 ? a[2] : NULL;
+    op->account = acc ? a[0] : NULL;
+    op->subject = a[acc];
+    op->queue = n == acc + 2 ? a[acc + 1] : NULL;
     return DONE;
 }
 
-/* RMSG / HMSG / LMSG arguments (after the origin for LMSG). */
+/* RMSG / HMSG / LMSG arguments (after a route's LMSG origin). */
 static int parse_msg_args(tern_wire_parser *p, tern_wire_op *op, char **a, size_t n, bool hdr,
                           long *hsz, long *sz)
 {
+    size_t acc = account_args(p);
     size_t sizes = hdr ? 2 : 1;
-    if (n < 2 + sizes)
-        return fail(p, "Parse Error: bad %s arguments", op->leaf ? "LMSG" : hdr ? "HMSG" : "RMSG");
-    op->account = a[0];
-    op->subject = a[1];
+    if (n < acc + 1 + sizes)   /* (a route's LMSG has a header size too) */
+        return fail(p, "Parse Error: bad %s arguments",
+                    op->leaf && (acc || !hdr) ? "LMSG" : hdr ? "HMSG" : "RMSG");
+    op->account = acc ? a[0] : NULL;
+    op->subject = a[acc];
     op->reply = NULL;
     op->nqueues = 0;
-    if (n == 3 + sizes) {
-        op->reply = a[2];
-    } else if (n > 3 + sizes) {
-        if (strlen(a[2]) != 1 || (a[2][0] != '+' && a[2][0] != '|'))
-            return fail(p, "Parse Error: Bad or Missing Reply Indicator: '%s'", a[2]);
-        size_t first = 3;
-        if (a[2][0] == '+') {
-            op->reply = a[3];
-            first = 4;
+    if (n == acc + 2 + sizes) {
+        op->reply = a[acc + 1];
+    } else if (n > acc + 2 + sizes) {
+        const char *ind = a[acc + 1];
+        if (strlen(ind) != 1 || (ind[0] != '+' && ind[0] != '|'))
+            return fail(p, "Parse Error: Bad or Missing Reply Indicator: '%s'", ind);
+        size_t first = acc + 2;
+        if (ind[0] == '+') {
+            op->reply = a[acc + 2];
+            first = acc + 3;
         }
+        if (n - sizes - first > TERN_WIRE_MAX_QUEUES)
+            return fail(p, "Parse Error: too many queue names%s", "");
         for (size_t i = first; i < n - sizes; i++)
             p->qv[op->nqueues++] = a[i];
     }
@@ -193,7 +215,8 @@ static int parse_one(tern_wire_parser *p, const char *buf, size_t len, size_t *u
     memset(&op, 0, sizeof op);
     char *a[MAX_ARGS];
     size_t n;
-    bool hdr = false, origin = false;
+    bool hdr = false, origin = false, lmsg = false;
+    bool leafd = p->dialect == TERN_WIRE_LEAF;
 
     if (name_len == 0)
         return fail(p, "Unknown Protocol Operation%s", "");
@@ -211,23 +234,27 @@ static int parse_one(tern_wire_parser *p, const char *buf, size_t len, size_t *u
         op.arg_len = strlen(rest);
         while (op.arg_len && is_sep(rest[op.arg_len - 1]))
             rest[--op.arg_len] = '\0';
-    } else if (!strcasecmp(name, "RS+") || !strcasecmp(name, "LS+")) {
+    } else if ((!leafd && !strcasecmp(name, "RS+")) || !strcasecmp(name, "LS+")) {
         op.leaf = name[0] == 'L' || name[0] == 'l';
         n = split(rest, a, MAX_ARGS);
-        if (parse_sub(p, &op, a, n, op.leaf) < 0)
+        /* a route's LS+ names the origin cluster; a leaf connection's does not */
+        if (parse_sub(p, &op, a, n, op.leaf && !leafd) < 0)
             return FAIL;
-    } else if (!strcasecmp(name, "RS-") || !strcasecmp(name, "LS-")) {
+    } else if ((!leafd && !strcasecmp(name, "RS-")) || !strcasecmp(name, "LS-")) {
         op.leaf = name[0] == 'L' || name[0] == 'l';
         n = split(rest, a, MAX_ARGS);
         if (parse_unsub(p, &op, a, n) < 0)
             return FAIL;
-    } else if (!strcasecmp(name, "A+") || !strcasecmp(name, "A-")) {
+    } else if (!leafd && (!strcasecmp(name, "A+") || !strcasecmp(name, "A-"))) {
         op.kind = TERN_WIRE_OP_ACCOUNT;
-    } else if (!strcasecmp(name, "RMSG") || (hdr = !strcasecmp(name, "HMSG")) ||
-               (origin = !strcasecmp(name, "LMSG"))) {
+    } else if ((!leafd && !strcasecmp(name, "RMSG")) || (hdr = !strcasecmp(name, "HMSG")) ||
+               (lmsg = !strcasecmp(name, "LMSG"))) {
         op.kind = TERN_WIRE_OP_MSG;
-        op.leaf = origin;
-        hdr = hdr || origin;   /* LMSG always carries a header size */
+        op.leaf = lmsg || leafd;
+        /* a route's LMSG names the origin and always carries a header size;
+         * a leaf connection's LMSG is its message without headers */
+        origin = lmsg && !leafd;
+        hdr = hdr || origin;
         n = split(rest, a, MAX_ARGS);
         if (n > MAX_ARGS)
             return fail(p, "Parse Error: too many queue names%s", "");

@@ -1,8 +1,9 @@
 /* Unit tests for the SDK's wire library (sdk/include/tern/wire.h, the
- * NATS server-to-server ops the cluster and gateway modules speak): the
- * resumable parser (every op, nats-server 2.9's argument rules, the same
- * ops whether bytes arrive whole, split at every offset, or one byte at
- * a time) and the framing of RS+/RS-/RMSG/HMSG.
+ * NATS server-to-server ops the cluster, gateway and leafnode modules
+ * speak): the resumable parser in both dialects (every op, nats-server
+ * 2.9's argument rules, the same ops whether bytes arrive whole, split
+ * at every offset, or one byte at a time) and the framing of
+ * RS+/RS-/RMSG/HMSG and of the leaf LS+/LS-/LMSG/HMSG.
  *
  * Wire samples marked "2.9.10" were captured from the installed
  * nats-server over a raw route socket. */
@@ -60,7 +61,7 @@ static int on_op(void *ud, const tern_wire_op *op)
 }
 
 /* Parse in with every chunking; all must give the same log and status. */
-static char *parse_all_ways(const char *in, size_t len, int *status)
+static char *parse_all_ways_d(const char *in, size_t len, tern_wire_dialect dialect, int *status)
 {
     char *first = NULL;
     int first_rc = 0;
@@ -68,7 +69,7 @@ static char *parse_all_ways(const char *in, size_t len, int *status)
         /* step 0: whole; step k: chunks of k bytes; then split at every offset */
         for (size_t split = 0; split <= (step == 0 ? len : 0); split++) {
             tern_wire_parser p;
-            tern_wire_parse_init(&p);
+            tern_wire_parse_init_dialect(&p, dialect);
             rec r = { .log = { .b = NULL } };
             int rc = 0;
             if (step == 0) {
@@ -98,16 +99,32 @@ static char *parse_all_ways(const char *in, size_t len, int *status)
     return first;
 }
 
-static void expect_parse(const char *in, const char *want, int want_rc)
+static char *parse_all_ways(const char *in, size_t len, int *status)
+{
+    return parse_all_ways_d(in, len, TERN_WIRE_ROUTE, status);
+}
+
+static void expect_parse_d(tern_wire_dialect dialect, const char *in, const char *want,
+                           int want_rc)
 {
     int rc;
-    char *got = parse_all_ways(in, strlen(in), &rc);
+    char *got = parse_all_ways_d(in, strlen(in), dialect, &rc);
     if (strcmp(got, want)) {
         fprintf(stderr, "input: %s\ngot:\n%s\nwant:\n%s\n", in, got, want);
         fail();
     }
     assert_int_equal(rc, want_rc);
     free(got);
+}
+
+static void expect_parse(const char *in, const char *want, int want_rc)
+{
+    expect_parse_d(TERN_WIRE_ROUTE, in, want, want_rc);
+}
+
+static void expect_leaf(const char *in, const char *want, int want_rc)
+{
+    expect_parse_d(TERN_WIRE_LEAF, in, want, want_rc);
 }
 
 static void test_control_ops(void **state)
@@ -178,6 +195,159 @@ static void test_msg_errors(void **state)
     expect_parse("\r\n", "", -1);
 }
 
+/* A message may list TERN_WIRE_MAX_QUEUES queue names, no more. */
+static void test_queue_limit(void **state)
+{
+    (void)state;
+    for (int leaf = 0; leaf <= 1; leaf++) {
+        for (size_t nq = TERN_WIRE_MAX_QUEUES - 1; nq <= TERN_WIRE_MAX_QUEUES + 4; nq++) {
+            tern_wire_buf in = { .b = NULL };
+            tern_wire_buf_str(&in, leaf ? "LMSG s |" : "RMSG A s |");
+            for (size_t i = 0; i < nq; i++)
+                tern_wire_buf_fmt(&in, " q%zu", i);
+            tern_wire_buf_str(&in, " 1\r\nx\r\n");
+            tern_wire_parser p;
+            tern_wire_parse_init_dialect(&p, leaf ? TERN_WIRE_LEAF : TERN_WIRE_ROUTE);
+            rec r = { .log = { .b = NULL } };
+            int rc = tern_wire_parse_feed(&p, in.b, in.len, on_op, &r);
+            if (nq <= TERN_WIRE_MAX_QUEUES) {
+                assert_int_equal(rc, 0);
+                assert_int_equal(r.n, 1);
+                char last[32];
+                snprintf(last, sizeof last, " q%zu=q%zu ", nq - 1, nq - 1);
+                assert_non_null(strstr(r.log.b, last));
+            } else {
+                assert_int_equal(rc, -1);
+                assert_int_equal(r.n, 0);
+                assert_non_null(strstr(p.err, "too many queue names"));
+            }
+            tern_wire_buf_free(&r.log);
+            tern_wire_buf_free(&in);
+            tern_wire_parse_free(&p);
+        }
+    }
+}
+
+/* A control line without end is refused once it is longer than
+ * TERN_WIRE_MAX_CONTROL_LINE, whether it came in one read or many. */
+static void test_control_line_limit(void **state)
+{
+    (void)state;
+    size_t max = TERN_WIRE_MAX_CONTROL_LINE;
+    char *in = malloc(max + 1);
+    memcpy(in, "LS+ ", 4);
+    memset(in + 4, 'x', max - 3);
+    for (int leaf = 0; leaf <= 1; leaf++) {
+        tern_wire_dialect d = leaf ? TERN_WIRE_LEAF : TERN_WIRE_ROUTE;
+        for (size_t step = 1000; step <= max + 1; step += max / 2) {
+            /* max bytes: still waiting for the end */
+            tern_wire_parser p;
+            tern_wire_parse_init_dialect(&p, d);
+            rec r = { .log = { .b = NULL } };
+            int rc = 0;
+            for (size_t off = 0; off < max && rc == 0; off += step)
+                rc = tern_wire_parse_feed(&p, in + off, max - off < step ? max - off : step, on_op, &r);
+            assert_int_equal(rc, 0);
+            /* one more: refused */
+            assert_int_equal(tern_wire_parse_feed(&p, in + max, 1, on_op, &r), -1);
+            assert_string_equal(p.err, "Maximum Control Line Exceeded");
+            assert_int_equal(r.n, 0);
+            tern_wire_parse_free(&p);
+            /* the same bytes in one read */
+            tern_wire_parse_init_dialect(&p, d);
+            assert_int_equal(tern_wire_parse_feed(&p, in, max + 1, on_op, &r), -1);
+            assert_string_equal(p.err, "Maximum Control Line Exceeded");
+            tern_wire_parse_free(&p);
+        }
+    }
+    free(in);
+}
+
+/* ---- the leaf dialect ------------------------------------------------ */
+
+static void test_leaf_control_ops(void **state)
+{
+    (void)state;
+    expect_leaf("PING\r\nPONG\r\n+OK\r\npong\r\n-ERR 'Loop detected'\r\n",
+                "PING\nPONG\nOK\nPONG\nERR ['Loop detected']\n", 0);
+    expect_leaf("INFO {\"server_id\":\"H\",\"leafnode_urls\":[]} \r\nCONNECT {\"hub\":false}\r\n",
+                "INFO [{\"server_id\":\"H\",\"leafnode_urls\":[]}]\nCONNECT [{\"hub\":false}]\n", 0);
+    expect_leaf("PIN", "", 0);
+    /* the ops of routes and gateways are unknown on a leaf connection */
+    expect_leaf("RS+ $G foo\r\n", "", -1);
+    expect_leaf("RS- $G foo\r\n", "", -1);
+    expect_leaf("RMSG $G foo 1\r\nx\r\n", "", -1);
+    expect_leaf("A+ acc\r\n", "", -1);
+    expect_leaf("A- acc\r\n", "", -1);
+    expect_leaf("FOO bar\r\n", "", -1);
+    expect_leaf("\r\n", "", -1);
+    /* what came before the bad op was handed on */
+    expect_leaf("PING\r\nRS+ $G foo\r\n", "PING\n", -1);
+}
+
+static void test_leaf_subs(void **state)
+{
+    (void)state;
+    expect_leaf("LS+ foo\r\nLS+ foo q 2\r\nLS- foo\r\nLS- foo q\r\nLS+ $LDS.abc\r\n",
+                "SUB leaf subj=foo\n"
+                "SUB leaf subj=foo q=q w=2\n"
+                "UNSUB leaf subj=foo\n"
+                "UNSUB leaf subj=foo q=q\n"
+                "SUB leaf subj=$LDS.abc\n", 0);
+    expect_leaf("ls+\tb.*  \t\r\nls-  b.>\n", "SUB leaf subj=b.*\nUNSUB leaf subj=b.>\n", 0);
+    /* a weight that is no number (or 0) counts as one member */
+    expect_leaf("LS+ x q zz\r\nLS+ x q 0\r\n", "SUB leaf subj=x q=q w=1\nSUB leaf subj=x q=q w=1\n", 0);
+    /* wrong argument counts close the connection */
+    expect_leaf("LS+\r\n", "", -1);
+    expect_leaf("LS+ x q\r\n", "", -1);
+    expect_leaf("LS+ x q 1 extra\r\n", "", -1);
+    expect_leaf("LS-\r\n", "", -1);
+    expect_leaf("LS- x q extra\r\n", "", -1);
+    /* a route's LS+ (origin account subject queue weight): too many */
+    expect_leaf("LS+ hub A x q 1\r\n", "", -1);
+    /* and the route dialect still wants the account */
+    expect_parse("LS- x\r\n", "", -1);
+}
+
+static void test_leaf_msgs(void **state)
+{
+    (void)state;
+    expect_leaf("LMSG s 5\r\nhello\r\nLMSG s r 0\r\n\r\n",
+                "MSG leaf subj=s hdr=0 len=5 data=[hello]\n"
+                "MSG leaf subj=s reply=r hdr=0 len=0 data=[]\n", 0);
+    expect_leaf("LMSG s | q1 q2 2\r\nab\r\nLMSG s + rr q1 1\r\nx\r\n",
+                "MSG leaf subj=s q0=q1 q1=q2 hdr=0 len=2 data=[ab]\n"
+                "MSG leaf subj=s reply=rr q0=q1 hdr=0 len=1 data=[x]\n", 0);
+    expect_leaf("HMSG s 12 14\r\nNATS/1.0\r\n\r\nhi\r\n",
+                "MSG leaf subj=s hdr=12 len=14 data=[NATS/1.0\r\n\r\nhi]\n", 0);
+    expect_leaf("HMSG s r 12 12\r\nNATS/1.0\r\n\r\n\r\nHMSG s + r q 12 12\r\nNATS/1.0\r\n\r\n\r\n",
+                "MSG leaf subj=s reply=r hdr=12 len=12 data=[NATS/1.0\r\n\r\n]\n"
+                "MSG leaf subj=s reply=r q0=q hdr=12 len=12 data=[NATS/1.0\r\n\r\n]\n", 0);
+    expect_leaf("HMSG s | q1 q2 0 2\r\nab\r\n",
+                "MSG leaf subj=s q0=q1 q1=q2 hdr=0 len=2 data=[ab]\n", 0);
+    /* payload bytes that look like ops are payload */
+    expect_leaf("LMSG s 6\r\nPING\r\n\r\nPONG\r\n",
+                "MSG leaf subj=s hdr=0 len=6 data=[PING\r\n]\nPONG\n", 0);
+}
+
+static void test_leaf_msg_errors(void **state)
+{
+    (void)state;
+    expect_leaf("LMSG s\r\n", "", -1);                     /* no size */
+    expect_leaf("LMSG\r\n", "", -1);
+    expect_leaf("HMSG s 5\r\nhello\r\n", "", -1);          /* no header size */
+    expect_leaf("LMSG s x q 1\r\nx\r\n", "", -1);          /* bad reply indicator */
+    expect_leaf("LMSG s ++ r q 1\r\nx\r\n", "", -1);
+    expect_leaf("LMSG s r 1x\r\n", "", -1);                /* bad size */
+    expect_leaf("LMSG s 1234567890\r\n", "", -1);          /* more than 9 digits */
+    expect_leaf("HMSG s x 3\r\nabc\r\n", "", -1);          /* bad header size */
+    expect_leaf("HMSG s 5 3\r\nabc\r\n", "", -1);          /* header larger than total */
+    expect_leaf("LMSG s 1\r\nxy\r\n", "", -1);             /* no CRLF after the payload */
+    expect_leaf("LMSG s 1\r\nx\n\n", "", -1);
+    /* a route's LMSG (origin account … header size) is no leaf LMSG */
+    expect_leaf("LMSG hub A s 0 1\r\nz\r\n", "", -1);
+}
+
 static void test_callback_stops(void **state)
 {
     (void)state;
@@ -189,20 +359,27 @@ static void test_callback_stops(void **state)
     assert_string_equal(r.log.b, "PING\nPONG\n");
     tern_wire_buf_free(&r.log);
     tern_wire_parse_free(&p);
+
+    tern_wire_parse_init_dialect(&p, TERN_WIRE_LEAF);
+    r = (rec){ .stop_at = 2 };
+    in = "LS+ a\r\nLMSG a 1\r\nx\r\nPING\r\n";
+    assert_int_equal(tern_wire_parse_feed(&p, in, strlen(in), on_op, &r), 7);
+    assert_string_equal(r.log.b, "SUB leaf subj=a\nMSG leaf subj=a hdr=0 len=1 data=[x]\n");
+    tern_wire_buf_free(&r.log);
+    tern_wire_parse_free(&p);
 }
 
-static void test_large_payload(void **state)
+static void large_payload(tern_wire_dialect d, const char *op)
 {
-    (void)state;
     size_t n = 200000;
     char *in = malloc(n + 64);
-    int k = snprintf(in, 64, "RMSG A big %zu\r\n", n);
+    int k = snprintf(in, 64, "%s big %zu\r\n", op, n);
     memset(in + k, 'z', n);
     memcpy(in + k + n, "\r\nPING\r\n", 8);
     size_t len = (size_t)k + n + 8;
     for (size_t step = 1000; step <= 70000; step += 23000) {
         tern_wire_parser p;
-        tern_wire_parse_init(&p);
+        tern_wire_parse_init_dialect(&p, d);
         rec r = { .log = { .b = NULL } };
         for (size_t off = 0; off < len; off += step)
             assert_int_equal(tern_wire_parse_feed(&p, in + off, len - off < step ? len - off : step, on_op, &r), 0);
@@ -212,6 +389,13 @@ static void test_large_payload(void **state)
         tern_wire_parse_free(&p);
     }
     free(in);
+}
+
+static void test_large_payload(void **state)
+{
+    (void)state;
+    large_payload(TERN_WIRE_ROUTE, "RMSG A");
+    large_payload(TERN_WIRE_LEAF, "LMSG");
 }
 
 /* ---- framing --------------------------------------------------------- */
@@ -257,6 +441,56 @@ static void test_frames(void **state)
     tern_wire_buf_free(&b);
 }
 
+static void test_leaf_frames(void **state)
+{
+    (void)state;
+    tern_wire_buf b = { .b = NULL };
+    tern_wire_frame_leaf_sub(&b, "foo", NULL, 0);
+    tern_wire_frame_leaf_sub(&b, "foo", "q", 3);
+    tern_wire_frame_leaf_sub(&b, "foo", "q", 0);
+    tern_wire_frame_leaf_unsub(&b, "foo", "q");
+    tern_wire_frame_leaf_unsub(&b, "foo", NULL);
+    assert_string_equal(b.b, "LS+ foo\r\nLS+ foo q 3\r\nLS+ foo q 1\r\nLS- foo q\r\nLS- foo\r\n");
+
+    const char *q[] = { "q1", "q2" };
+    tern_wire_buf_reset(&b);
+    tern_wire_frame_leaf_msg(&b, "s", NULL, NULL, 0, "hi", 0, 2, true);
+    tern_wire_frame_leaf_msg(&b, "s", "r", NULL, 0, "hi", 0, 2, true);
+    tern_wire_frame_leaf_msg(&b, "s", NULL, q, 1, "hi", 0, 2, true);
+    tern_wire_frame_leaf_msg(&b, "s", "r", q, 2, "hi", 0, 2, true);
+    assert_string_equal(b.b, "LMSG s 2\r\nhi\r\n"
+                             "LMSG s r 2\r\nhi\r\n"
+                             "LMSG s | q1 2\r\nhi\r\n"
+                             "LMSG s + r q1 q2 2\r\nhi\r\n");
+
+    const char *hm = "NATS/1.0\r\n\r\nhi";
+    tern_wire_buf_reset(&b);
+    tern_wire_frame_leaf_msg(&b, "s", "r", q, 1, hm, 12, 14, true);
+    tern_wire_frame_leaf_msg(&b, "s", NULL, NULL, 0, hm, 12, 14, true);
+    assert_string_equal(b.b, "HMSG s + r q1 12 14\r\nNATS/1.0\r\n\r\nhi\r\n"
+                             "HMSG s 12 14\r\nNATS/1.0\r\n\r\nhi\r\n");
+    /* a peer without headers gets the payload only */
+    tern_wire_buf_reset(&b);
+    tern_wire_frame_leaf_msg(&b, "s", NULL, NULL, 0, hm, 12, 14, false);
+    assert_string_equal(b.b, "LMSG s 2\r\nhi\r\n");
+
+    /* what we frame, we parse back the same */
+    tern_wire_buf_reset(&b);
+    tern_wire_frame_leaf_sub(&b, "foo", "q", 2);
+    tern_wire_frame_leaf_msg(&b, "s", "r", q, 2, hm, 12, 14, true);
+    tern_wire_frame_leaf_msg(&b, "s", NULL, q, 1, "hi", 0, 2, true);
+    tern_wire_frame_leaf_unsub(&b, "foo", "q");
+    int rc;
+    char *got = parse_all_ways_d(b.b, b.len, TERN_WIRE_LEAF, &rc);
+    assert_int_equal(rc, 0);
+    assert_string_equal(got, "SUB leaf subj=foo q=q w=2\n"
+                             "MSG leaf subj=s reply=r q0=q1 q1=q2 hdr=12 len=14 data=[NATS/1.0\r\n\r\nhi]\n"
+                             "MSG leaf subj=s q0=q1 hdr=0 len=2 data=[hi]\n"
+                             "UNSUB leaf subj=foo q=q\n");
+    free(got);
+    tern_wire_buf_free(&b);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -264,9 +498,16 @@ int main(void)
         cmocka_unit_test(test_subs),
         cmocka_unit_test(test_msgs),
         cmocka_unit_test(test_msg_errors),
+        cmocka_unit_test(test_queue_limit),
+        cmocka_unit_test(test_control_line_limit),
+        cmocka_unit_test(test_leaf_control_ops),
+        cmocka_unit_test(test_leaf_subs),
+        cmocka_unit_test(test_leaf_msgs),
+        cmocka_unit_test(test_leaf_msg_errors),
         cmocka_unit_test(test_callback_stops),
         cmocka_unit_test(test_large_payload),
         cmocka_unit_test(test_frames),
+        cmocka_unit_test(test_leaf_frames),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

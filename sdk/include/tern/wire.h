@@ -1,18 +1,21 @@
-/* The NATS server-to-server wire (nats-server 2.9's route and gateway
- * ops) for modules that speak it: a resumable parser and the framing of
+/* The NATS server-to-server wire (nats-server 2.9's route, gateway and
+ * leaf node ops) for modules that speak it: a resumable parser and the framing of
  * the ops sent. A small static library of the SDK (CMake: Tern::wire),
  * linked into the module; it uses nothing of the server and no module's
- * internals, so the route and gateway modules share it.
+ * internals, so the route, gateway and leafnode modules share it.
  *
  * Parser: the ops INFO, CONNECT, PING, PONG, +OK, -ERR, RS+, RS-, LS+,
- * LS-, RMSG, HMSG, LMSG, A+, A-. Bytes are parsed in place; only an op
- * split across reads is copied (into the parser's pending buffer) until
- * it is complete. Each op is handed to a callback with its arguments as
+ * LS-, RMSG, HMSG, LMSG, A+, A- of routes and gateways, or (the leaf
+ * dialect) those of a leaf connection, whose LS+, LS-, LMSG and HMSG
+ * carry no account: a leaf connection is bound to one account. Bytes
+ * are parsed in place; only an op split across reads is copied (into
+ * the parser's pending buffer) until it is complete. Each op is handed to a callback with its arguments as
  * NUL-terminated strings and, for messages, the payload; all of it is
  * borrowed for the call.
  *
- * Framing: RS+, RS-, RMSG and HMSG in nats-server 2.9's exact spelling
- * (single spaces, the RS- key equal to the RS+ arguments minus the
+ * Framing: RS+, RS-, RMSG and HMSG, and a leaf connection's LS+, LS-,
+ * LMSG and HMSG, in nats-server 2.9's exact spelling (single spaces,
+ * the unsubscribe key equal to the subscribe arguments minus the
  * weight), into a growable byte buffer. */
 #ifndef TERN_WIRE_H
 #define TERN_WIRE_H
@@ -28,7 +31,7 @@ extern "C" {
 /* Longest control line accepted: routes have no max_control_line in
  * nats-server, but a line without end must not grow memory forever. */
 #define TERN_WIRE_MAX_CONTROL_LINE (1024 * 1024)
-/* Most queue names one RMSG may list. */
+/* Most queue names one message may list. */
 #define TERN_WIRE_MAX_QUEUES 256
 
 typedef enum tern_wire_op_kind {
@@ -44,18 +47,30 @@ typedef enum tern_wire_op_kind {
     TERN_WIRE_OP_ACCOUNT,  /* A+ / A- (gateway only: ignored on routes) */
 } tern_wire_op_kind;
 
+/* The grammar a parser accepts. */
+typedef enum tern_wire_dialect {
+    /* Routes and gateways: RS+ account subject [queue weight], RS-
+     * account subject [queue], RMSG/HMSG account subject …, LS+/LMSG
+     * with the origin cluster first, LS- as RS-, A+/A-. */
+    TERN_WIRE_ROUTE = 0,
+    /* Leaf connections: LS+ subject [queue weight], LS- subject [queue],
+     * LMSG subject [reply | + reply q… | `|` q…] size, HMSG likewise
+     * with a header size; RS±, RMSG and A± are unknown ops. */
+    TERN_WIRE_LEAF,
+} tern_wire_dialect;
+
 typedef struct tern_wire_op {
     tern_wire_op_kind kind;
     /* INFO / CONNECT: the JSON text; -ERR: the text (quotes kept). */
     const char *arg;
     size_t arg_len;
     /* SUB, UNSUB, MSG */
-    const char *origin;          /* LS+ / LMSG: the leaf origin cluster, else NULL */
-    const char *account;
+    const char *origin;          /* a route's LS+ / LMSG: the leaf origin cluster, else NULL */
+    const char *account;         /* NULL in the leaf dialect */
     const char *subject;
     const char *queue;           /* SUB / UNSUB: NULL for plain interest */
     uint32_t weight;             /* SUB with a queue: the member count (>= 1) */
-    bool leaf;                   /* LS+ / LS- / LMSG */
+    bool leaf;                   /* LS+ / LS- / LMSG, and every SUB/UNSUB/MSG of the leaf dialect */
     /* MSG */
     const char *reply;           /* NULL: none */
     const char *const *queues;   /* the groups the message is for */
@@ -63,7 +78,7 @@ typedef struct tern_wire_op {
     const char *data;            /* hdr_len header bytes, then the payload */
     size_t hdr_len;              /* 0: no headers (RMSG) */
     size_t len;                  /* all of data */
-    bool headers;                /* HMSG / LMSG (a header size was given) */
+    bool headers;                /* a header size was given: HMSG, a route's LMSG */
 } tern_wire_op;
 
 /* Return 0 to go on, non-zero to stop parsing (tern_wire_parse_feed
@@ -71,6 +86,7 @@ typedef struct tern_wire_op {
 typedef int (*tern_wire_op_fn)(void *ud, const tern_wire_op *op);
 
 typedef struct tern_wire_parser {
+    tern_wire_dialect dialect;
     char *pend;                  /* an op split across reads */
     size_t pend_len, pend_cap;
     size_t need;                 /* bytes the pending op needs in all, 0: unknown yet */
@@ -80,7 +96,10 @@ typedef struct tern_wire_parser {
     char err[160];               /* why parsing failed */
 } tern_wire_parser;
 
+/* A parser of the route/gateway grammar. */
 void tern_wire_parse_init(tern_wire_parser *p);
+/* A parser of the given grammar. */
+void tern_wire_parse_init_dialect(tern_wire_parser *p, tern_wire_dialect dialect);
 void tern_wire_parse_free(tern_wire_parser *p);
 
 /* Parse len bytes. Returns 0 when every complete op was handed to fn
@@ -119,6 +138,15 @@ void tern_wire_frame_unsub(tern_wire_buf *b, const char *account, const char *su
 void tern_wire_frame_msg(tern_wire_buf *b, const char *account, const char *subject,
                          const char *reply, const char *const *queues, size_t nqueues,
                          const void *data, size_t hdr_len, size_t len, bool peer_headers);
+
+/* A leaf connection's ops: as above without the account, LMSG for a
+ * message without headers. */
+void tern_wire_frame_leaf_sub(tern_wire_buf *b, const char *subject, const char *queue,
+                              uint32_t weight);
+void tern_wire_frame_leaf_unsub(tern_wire_buf *b, const char *subject, const char *queue);
+void tern_wire_frame_leaf_msg(tern_wire_buf *b, const char *subject, const char *reply,
+                              const char *const *queues, size_t nqueues, const void *data,
+                              size_t hdr_len, size_t len, bool peer_headers);
 
 #ifdef __cplusplus
 }
