@@ -25,6 +25,7 @@
 #include "server.h"
 #include "sysacc.h"
 #include "tls.h"
+#include "tsan_fd.h"
 #include "worker.h"
 #include "xalloc.h"
 
@@ -246,7 +247,7 @@ static void finish_close(tern_client *c)
 {
     if (uv_is_closing((uv_handle_t *)&c->tcp))
         return;
-    uv_close((uv_handle_t *)&c->tcp, on_handle_closed);
+    tern_uv_close_stream((uv_handle_t *)&c->tcp, on_handle_closed);
     uv_close((uv_handle_t *)&c->ping_timer, on_handle_closed);
 }
 
@@ -312,7 +313,7 @@ void tern_client_close(tern_client *c, tern_close_reason reason)
     if (c->writing) {
         /* Cancel the in-flight write; on_write finishes the close. */
         blocked_remove(c);
-        uv_close((uv_handle_t *)&c->tcp, on_handle_closed);
+        tern_uv_close_stream((uv_handle_t *)&c->tcp, on_handle_closed);
         uv_close((uv_handle_t *)&c->ping_timer, on_handle_closed);
         return;
     }

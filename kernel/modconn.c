@@ -18,6 +18,7 @@
 #include "module_int.h"
 #include "server.h"
 #include "tls.h"
+#include "tsan_fd.h"
 #include "worker.h"
 #include "xalloc.h"
 
@@ -436,14 +437,14 @@ static void close_handles(tern_mconn *c)
     }
     if (uv_is_closing((uv_handle_t *)&c->tcp))
         return;
-    uv_close((uv_handle_t *)&c->tcp, on_handle_closed);
+    tern_uv_close_stream((uv_handle_t *)&c->tcp, on_handle_closed);
     uv_close((uv_handle_t *)&c->timer, on_handle_closed);
 }
 
 static void on_close_deadline(uv_timer_t *t)
 {
     tern_mconn *c = t->data;
-    uv_close((uv_handle_t *)&c->tcp, on_handle_closed);   /* cancels the write */
+    tern_uv_close_stream((uv_handle_t *)&c->tcp, on_handle_closed);   /* cancels the write */
     uv_close((uv_handle_t *)&c->timer, on_handle_closed);
 }
 

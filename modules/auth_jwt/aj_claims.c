@@ -249,7 +249,10 @@ static void on_delete(tern_module *m, const char *subject, const char *reply, co
     } else {
         aj_job *j = calloc(1, sizeof *j);
         j->kind = AJ_JOB_DELETE;
-        j->accounts = json_incref(accounts);
+        /* a copy of its own for the resolver thread: jansson's reference
+         * counts are atomic, but the sanitizer cannot see that inside the
+         * library and reports the last release as a race */
+        j->accounts = json_deep_copy(accounts);
         j->reply = reply ? strdup(reply) : NULL;
         aj_job_push(a, j);
     }

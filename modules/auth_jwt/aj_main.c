@@ -93,7 +93,10 @@ static bool decide(aj *a, json_t *user, const char *acc, const char *ip, bool si
 {
     pthread_mutex_lock(&a->mu);
     aj_acc *x = aj_find(a, acc);
-    json_t *cl = x && x->applied ? json_incref(x->claims) : NULL;
+    /* a private copy: workers decide concurrently, and a shared object's
+     * last release on another thread looks like a race to the sanitizer
+     * (jansson's atomic reference counts are invisible to it) */
+    json_t *cl = x && x->applied ? json_deep_copy(x->claims) : NULL;
     bool deleted = x && x->deleted;
     pthread_mutex_unlock(&a->mu);
     if (!cl) {
