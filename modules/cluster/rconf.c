@@ -1,126 +1,28 @@
 /* Cluster module configuration (rconf.h). */
 #include "rconf.h"
 
-#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
 #include <jansson.h>
+#include <tern/wire.h>
 
-static char *xstrdup_n(const char *s, size_t n)
-{
-    char *d = malloc(n + 1);
-    if (d) {
-        memcpy(d, s, n);
-        d[n] = '\0';
-    }
-    return d;
-}
-
-/* Percent-decoding for userinfo (url.Parse does it). */
-static char *unescape(const char *s, size_t n)
-{
-    char *d = malloc(n + 1);
-    if (!d)
-        return NULL;
-    size_t j = 0;
-    for (size_t i = 0; i < n; i++) {
-        if (s[i] == '%' && i + 2 < n && isxdigit((unsigned char)s[i + 1]) &&
-            isxdigit((unsigned char)s[i + 2])) {
-            char hex[3] = { s[i + 1], s[i + 2], 0 };
-            d[j++] = (char)strtol(hex, NULL, 16);
-            i += 2;
-        } else {
-            d[j++] = s[i];
-        }
-    }
-    d[j] = '\0';
-    return d;
-}
-
-/* host:port, host may be [v6]. */
-static int split_hostport(const char *s, size_t n, char **host, int *port)
-{
-    const char *colon;
-    const char *h = s;
-    size_t hl;
-    if (n && s[0] == '[') {
-        const char *rb = memchr(s, ']', n);
-        if (!rb || (size_t)(rb - s) + 1 >= n || rb[1] != ':')
-            return -1;
-        h = s + 1;
-        hl = (size_t)(rb - s) - 1;
-        colon = rb + 1;
-    } else {
-        colon = memrchr(s, ':', n);
-        if (!colon)
-            return -1;
-        hl = (size_t)(colon - s);
-    }
-    const char *p = colon + 1;
-    size_t pl = n - (size_t)(p - s);
-    if (!pl || pl > 5)
-        return -1;
-    int v = 0;
-    for (size_t i = 0; i < pl; i++) {
-        if (!isdigit((unsigned char)p[i]))
-            return -1;
-        v = v * 10 + (p[i] - '0');
-    }
-    if (v > 65535 || hl == 0)
-        return -1;
-    *host = xstrdup_n(h, hl);
-    *port = v;
-    return *host ? 0 : -1;
-}
+static const char *const route_schemes[] = { "nats-route", "nats", "tls", NULL };
+static const tern_wire_url_spec route_url = {
+    .what = "route", .schemes = route_schemes, .schemes_text = "nats-route, nats or tls",
+    .default_port = -1,
+};
 
 int cl_url_parse(const char *text, cl_url *out, char *err, size_t errlen)
 {
-    memset(out, 0, sizeof *out);
-    const char *s = strstr(text, "://");
-    if (!s) {
-        snprintf(err, errlen, "route URL %s: expected nats-route://host:port", text);
-        return -1;
-    }
-    size_t scheme_len = (size_t)(s - text);
-    if (!(scheme_len == 10 && !strncasecmp(text, "nats-route", 10)) &&
-        !(scheme_len == 4 && !strncasecmp(text, "nats", 4)) &&
-        !(scheme_len == 3 && !strncasecmp(text, "tls", 3))) {
-        snprintf(err, errlen, "route URL %s: unsupported scheme (nats-route, nats or tls)", text);
-        return -1;
-    }
-    s += 3;
-    size_t n = strcspn(s, "/?#");
-    const char *at = memrchr(s, '@', n);
-    if (at) {
-        const char *colon = memchr(s, ':', (size_t)(at - s));
-        if (colon) {
-            out->user = unescape(s, (size_t)(colon - s));
-            out->pass = unescape(colon + 1, (size_t)(at - colon - 1));
-        } else {
-            out->user = unescape(s, (size_t)(at - s));
-        }
-        n -= (size_t)(at + 1 - s);
-        s = at + 1;
-    }
-    if (split_hostport(s, n, &out->host, &out->port) < 0) {
-        snprintf(err, errlen, "route URL %s: expected host:port", text);
-        cl_url_free(out);
-        return -1;
-    }
-    out->text = strdup(text);
-    return 0;
+    return tern_wire_url_parse(text, &route_url, out, err, errlen);
 }
 
 void cl_url_free(cl_url *u)
 {
-    free(u->text);
-    free(u->host);
-    free(u->user);
-    free(u->pass);
-    memset(u, 0, sizeof *u);
+    tern_wire_url_free(u);
 }
 
 bool cl_url_same(const cl_url *a, const cl_url *b)
@@ -354,7 +256,7 @@ tern_rc cl_conf_read(tern_module *m, const tern_host_api *api, const tern_config
         TRY(api->conf_str(m, listen, &s));
         char *h = NULL;
         int p;
-        if (split_hostport(s, strlen(s), &h, &p) < 0) {
+        if (tern_wire_url_hostport(s, strlen(s), -1, &h, &p) < 0) {
             cl_conf_free(out);
             return api->conf_error(m, listen, "listen: expected host:port");
         }
@@ -654,7 +556,7 @@ tern_rc cl_conf_nats_map(tern_module *m, const tern_host_api *api, const char *k
             if (!(rc = api->conf_str(m, v, &s))) {
                 char *h;
                 int p;
-                if (split_hostport(s, strlen(s), &h, &p) == 0) {
+                if (tern_wire_url_hostport(s, strlen(s), -1, &h, &p) == 0) {
                     host = NULL;
                     free(h);
                     json_object_set_new(o, "listen", json_string(s));
@@ -708,7 +610,7 @@ tern_rc cl_conf_nats_map(tern_module *m, const tern_host_api *api, const char *k
         if (cur) {
             char *ch;
             int cp;
-            if (split_hostport(cur, strlen(cur), &ch, &cp) == 0) {
+            if (tern_wire_url_hostport(cur, strlen(cur), -1, &ch, &cp) == 0) {
                 snprintf(buf, sizeof buf, "%s", host ? host : ch);
                 free(ch);
                 h = NULL;

@@ -9,14 +9,10 @@
 
 #include <jansson.h>
 #include <tern/module.h>
+#include <tern/wire.h>
 
-/* A route URL: nats-route://[user[:pass]@]host:port[/] */
-typedef struct cl_url {
-    char *text;                  /* as configured */
-    char *host;                  /* without brackets */
-    int port;
-    char *user, *pass;           /* NULL: none */
-} cl_url;
+/* A route URL: nats-route://[user[:pass]@]host:port[/] (the wire library's peer URL) */
+typedef tern_wire_url cl_url;
 
 /* One direction of cluster.permissions: subjects allowed (NULL: all)
  * minus subjects denied. */

@@ -1,77 +1,17 @@
 /* Gateway module configuration (gconf.h). */
 #include "gconf.h"
 
-#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
 #include <jansson.h>
-
-static char *dup_n(const char *s, size_t n)
-{
-    char *d = malloc(n + 1);
-    if (d) {
-        memcpy(d, s, n);
-        d[n] = '\0';
-    }
-    return d;
-}
-
-/* Percent-decoding for userinfo (Go's url.Parse does it). */
-static char *unescape(const char *s, size_t n)
-{
-    char *d = malloc(n + 1);
-    if (!d)
-        return NULL;
-    size_t j = 0;
-    for (size_t i = 0; i < n; i++) {
-        if (s[i] == '%' && i + 2 < n && isxdigit((unsigned char)s[i + 1]) &&
-            isxdigit((unsigned char)s[i + 2])) {
-            char hex[3] = { s[i + 1], s[i + 2], 0 };
-            d[j++] = (char)strtol(hex, NULL, 16);
-            i += 2;
-        } else {
-            d[j++] = s[i];
-        }
-    }
-    d[j] = '\0';
-    return d;
-}
+#include <tern/wire.h>
 
 int gw_split_hostport(const char *s, size_t n, char **host, int *port)
 {
-    const char *colon, *h = s;
-    size_t hl;
-    if (n && s[0] == '[') {
-        const char *rb = memchr(s, ']', n);
-        if (!rb || (size_t)(rb - s) + 1 >= n || rb[1] != ':')
-            return -1;
-        h = s + 1;
-        hl = (size_t)(rb - s) - 1;
-        colon = rb + 1;
-    } else {
-        colon = memrchr(s, ':', n);
-        if (!colon)
-            return -1;
-        hl = (size_t)(colon - s);
-    }
-    const char *p = colon + 1;
-    size_t pl = n - (size_t)(p - s);
-    if (!pl || pl > 5 || hl == 0)
-        return -1;
-    int v = 0;
-    for (size_t i = 0; i < pl; i++) {
-        if (!isdigit((unsigned char)p[i]))
-            return -1;
-        v = v * 10 + (p[i] - '0');
-    }
-    if (v > 65535)
-        return -1;
-    *host = dup_n(h, hl);
-    *port = v;
-    return *host ? 0 : -1;
+    return tern_wire_url_hostport(s, n, -1, host, port);
 }
 
 void gw_hostport(char *out, size_t n, const char *host, int port)
@@ -82,38 +22,23 @@ void gw_hostport(char *out, size_t n, const char *host, int port)
         snprintf(out, n, "%s:%d", host, port);
 }
 
+/* tls:// is accepted too; the error names nats only. */
+static const char *const gw_schemes[] = { "nats", "tls", NULL };
+static const tern_wire_url_spec gw_url_spec = {
+    .what = "gateway", .schemes = gw_schemes, .schemes_text = "nats", .scheme_optional = true,
+    .default_port = -1,
+};
+
 int gw_url_parse(const char *text, gw_url *out, char *err, size_t errlen)
 {
+    tern_wire_url u;
     memset(out, 0, sizeof *out);
-    const char *s = strstr(text, "://");
-    if (s) {
-        size_t sl = (size_t)(s - text);
-        if (!(sl == 4 && !strncasecmp(text, "nats", 4)) && !(sl == 3 && !strncasecmp(text, "tls", 3))) {
-            snprintf(err, errlen, "gateway URL %s: unsupported scheme (nats)", text);
-            return -1;
-        }
-        s += 3;
-    } else {
-        s = text;
-    }
-    size_t n = strcspn(s, "/?#");
-    const char *at = memrchr(s, '@', n);
-    if (at) {
-        const char *colon = memchr(s, ':', (size_t)(at - s));
-        if (colon) {
-            out->user = unescape(s, (size_t)(colon - s));
-            out->pass = unescape(colon + 1, (size_t)(at - colon - 1));
-        } else {
-            out->user = unescape(s, (size_t)(at - s));
-        }
-        n -= (size_t)(at + 1 - s);
-        s = at + 1;
-    }
-    if (gw_split_hostport(s, n, &out->host, &out->port) < 0) {
-        snprintf(err, errlen, "gateway URL %s: expected host:port", text);
-        gw_url_free(out);
+    if (tern_wire_url_parse(text, &gw_url_spec, &u, err, errlen) < 0)
         return -1;
-    }
+    /* gateway.c fills gw_urls field by field: keep the module's own struct */
+    *out = (gw_url){ .host = u.host, .port = u.port, .user = u.user, .pass = u.pass };
+    free(u.text);
+    free(u.scheme);
     return 0;
 }
 

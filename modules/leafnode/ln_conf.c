@@ -1,128 +1,38 @@
 /* Leafnode module configuration (ln_conf.h). */
 #include "ln_conf.h"
 
-#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
 #include <jansson.h>
+#include <tern/wire.h>
 
-static char *dup_n(const char *s, size_t n)
-{
-    char *d = malloc(n + 1);
-    if (d) {
-        memcpy(d, s, n);
-        d[n] = '\0';
-    }
-    return d;
-}
-
-/* Percent-decoding for userinfo (Go's url.Parse does it). */
-static char *unescape(const char *s, size_t n)
-{
-    char *d = malloc(n + 1);
-    if (!d)
-        return NULL;
-    size_t j = 0;
-    for (size_t i = 0; i < n; i++) {
-        if (s[i] == '%' && i + 2 < n && isxdigit((unsigned char)s[i + 1]) &&
-            isxdigit((unsigned char)s[i + 2])) {
-            char hex[3] = { s[i + 1], s[i + 2], 0 };
-            d[j++] = (char)strtol(hex, NULL, 16);
-            i += 2;
-        } else {
-            d[j++] = s[i];
-        }
-    }
-    d[j] = '\0';
-    return d;
-}
-
-/* host[:port] (host may be [v6]); port_default when absent. */
-static int split_hostport(const char *s, size_t n, int port_default, char **host, int *port)
-{
-    const char *h = s, *colon = NULL;
-    size_t hl;
-    if (n && s[0] == '[') {
-        const char *rb = memchr(s, ']', n);
-        if (!rb)
-            return -1;
-        h = s + 1;
-        hl = (size_t)(rb - s) - 1;
-        if ((size_t)(rb - s) + 1 < n) {
-            if (rb[1] != ':')
-                return -1;
-            colon = rb + 1;
-        }
-    } else {
-        colon = memrchr(s, ':', n);
-        hl = colon ? (size_t)(colon - s) : n;
-    }
-    int v = port_default;
-    if (colon) {
-        const char *p = colon + 1;
-        size_t pl = n - (size_t)(p - s);
-        if (!pl || pl > 5)
-            return -1;
-        v = 0;
-        for (size_t i = 0; i < pl; i++) {
-            if (!isdigit((unsigned char)p[i]))
-                return -1;
-            v = v * 10 + (p[i] - '0');
-        }
-        if (v > 65535)
-            return -1;
-    }
-    if (hl == 0 || v < 0)
-        return -1;
-    *host = dup_n(h, hl);
-    *port = v;
-    return *host ? 0 : -1;
-}
+static const char *const ln_schemes[] = { "nats-leaf", "nats", "tls", NULL };
+static const tern_wire_url_spec ln_url_spec = {
+    .what = "leafnode", .schemes = ln_schemes, .schemes_text = "nats-leaf, nats or tls",
+    .default_port = LN_DEFAULT_PORT,
+};
 
 int ln_url_parse(const char *text, ln_url *out, char *err, size_t errlen)
 {
     memset(out, 0, sizeof *out);
     const char *s = strstr(text, "://");
-    if (!s) {
-        snprintf(err, errlen, "leafnode URL %s: expected nats-leaf://host[:port]", text);
-        return -1;
-    }
-    size_t sl = (size_t)(s - text);
-    if ((sl == 2 && !strncasecmp(text, "ws", 2)) || (sl == 3 && !strncasecmp(text, "wss", 3))) {
+    size_t sl = s ? (size_t)(s - text) : 0;
+    /* a known scheme, refused by name rather than as unknown */
+    if (s && ((sl == 2 && !strncasecmp(text, "ws", 2)) || (sl == 3 && !strncasecmp(text, "wss", 3)))) {
         snprintf(err, errlen, "leafnode URL %s: websocket leaf node connections are not supported",
                  text);
         return -1;
     }
-    if (!(sl == 9 && !strncasecmp(text, "nats-leaf", 9)) && !(sl == 4 && !strncasecmp(text, "nats", 4)) &&
-        !(sl == 3 && !strncasecmp(text, "tls", 3))) {
-        snprintf(err, errlen, "leafnode URL %s: unsupported scheme (nats-leaf, nats or tls)", text);
+    tern_wire_url u;
+    if (tern_wire_url_parse(text, &ln_url_spec, &u, err, errlen) < 0)
         return -1;
-    }
-    out->tls = sl == 3;
-    s += 3;
-    size_t n = strcspn(s, "/?#");
-    const char *at = memrchr(s, '@', n);
-    if (at) {
-        const char *colon = memchr(s, ':', (size_t)(at - s));
-        if (colon) {
-            out->user = unescape(s, (size_t)(colon - s));
-            out->pass = unescape(colon + 1, (size_t)(at - colon - 1));
-        } else {
-            out->user = unescape(s, (size_t)(at - s));
-        }
-        n -= (size_t)(at + 1 - s);
-        s = at + 1;
-    }
-    if (split_hostport(s, n, LN_DEFAULT_PORT, &out->host, &out->port) < 0) {
-        snprintf(err, errlen, "leafnode URL %s: expected host[:port]", text);
-        ln_url_free(out);
-        return -1;
-    }
-    out->text = strdup(text);
-    return out->text ? 0 : -1;
+    *out = (ln_url){ .text = u.text, .host = u.host, .port = u.port, .user = u.user,
+                     .pass = u.pass, .tls = !strcmp(u.scheme, "tls") };
+    free(u.scheme);
+    return 0;
 }
 
 void ln_url_free(ln_url *u)
@@ -430,7 +340,7 @@ static tern_rc read_conf(tern_module *m, const tern_host_api *api, const tern_co
         if (bare) {
             /* a bare port: every interface, as nats-server */
             out->port = atoi(s);
-        } else if (split_hostport(s, strlen(s), -1, &h, &p) < 0 || p < 0) {
+        } else if (tern_wire_url_hostport(s, strlen(s), -1, &h, &p) < 0 || p < 0) {
             free(h);
             return api->conf_error(m, listen, "listen: expected host:port");
         } else {

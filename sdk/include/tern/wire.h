@@ -16,7 +16,11 @@
  * Framing: RS+, RS-, RMSG and HMSG, and a leaf connection's LS+, LS-,
  * LMSG and HMSG, in nats-server 2.9's exact spelling (single spaces,
  * the unsubscribe key equal to the subscribe arguments minus the
- * weight), into a growable byte buffer. */
+ * weight), into a growable byte buffer.
+ *
+ * Peer URLs: the URLs a route, gateway or leaf node dials
+ * (scheme://[user[:pass]@]host[:port]), split as the modules and
+ * nats-server (Go's url.Parse) read them. */
 #ifndef TERN_WIRE_H
 #define TERN_WIRE_H
 
@@ -147,6 +151,41 @@ void tern_wire_frame_leaf_unsub(tern_wire_buf *b, const char *subject, const cha
 void tern_wire_frame_leaf_msg(tern_wire_buf *b, const char *subject, const char *reply,
                               const char *const *queues, size_t nqueues, const void *data,
                               size_t hdr_len, size_t len, bool peer_headers);
+
+/* ---- peer URLs ---- */
+
+/* A parsed peer URL; every string is owned (tern_wire_url_free). */
+typedef struct tern_wire_url {
+    char *text;                  /* as given */
+    char *scheme;                /* lower-case; NULL: none given (a bare host:port) */
+    char *user, *pass;           /* percent-decoded userinfo; NULL: none */
+    char *host;                  /* without the brackets of an IPv6 address */
+    int port;
+} tern_wire_url;
+
+/* What one kind of link accepts, and how its errors name the URL. */
+typedef struct tern_wire_url_spec {
+    const char *what;            /* errors read "<what> URL <text>: …" */
+    const char *const *schemes;  /* accepted (any case), NULL-terminated; the
+                                  * first is the one a URL without scheme is told */
+    const char *schemes_text;    /* listed in "unsupported scheme (…)" */
+    bool scheme_optional;        /* a bare [user[:pass]@]host:port is accepted */
+    int default_port;            /* < 0: the port is required */
+} tern_wire_url_spec;
+
+/* Parse text as spec says: scheme, userinfo before the last '@'
+ * (user:pass split at the first ':', %XX decoded), host:port (host may be
+ * [v6]); a path, query or fragment is ignored. 0, or -1 with err set
+ * ("route URL x: expected host:port", "… unsupported scheme (…)", "…
+ * expected nats-route://host:port") and *out empty. */
+int tern_wire_url_parse(const char *text, const tern_wire_url_spec *spec, tern_wire_url *out,
+                        char *err, size_t errlen);
+void tern_wire_url_free(tern_wire_url *u);
+
+/* host:port of n bytes of s (host may be [v6]; the port 0..65535, at most
+ * 5 digits); without a port, default_port unless it is < 0. 0 with *host
+ * owned, or -1 when malformed (or out of memory). */
+int tern_wire_url_hostport(const char *s, size_t n, int default_port, char **host, int *port);
 
 #ifdef __cplusplus
 }
