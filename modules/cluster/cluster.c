@@ -18,61 +18,6 @@
 
 #define CL_VERSION "1.0.0"
 
-/* Modules are told about a dial that never opened with no conn_ud: the
- * state is then found by module handle (one .so may run as several
- * modules, so this is a map, not a single global). */
-#define MAX_INSTANCES 8
-static pthread_mutex_t g_mu = PTHREAD_MUTEX_INITIALIZER;
-static struct { tern_module *m; cl *c; } g_inst[MAX_INSTANCES];
-
-static void inst_set(tern_module *m, cl *c)
-{
-    pthread_mutex_lock(&g_mu);
-    for (int i = 0; i < MAX_INSTANCES; i++) {
-        if (c && !g_inst[i].m) {
-            g_inst[i].m = m, g_inst[i].c = c;
-            break;
-        }
-        if (!c && g_inst[i].m == m) {
-            g_inst[i].m = NULL, g_inst[i].c = NULL;
-            break;
-        }
-    }
-    pthread_mutex_unlock(&g_mu);
-}
-
-cl *cl_instance(tern_module *m)
-{
-    cl *c = NULL;
-    pthread_mutex_lock(&g_mu);
-    for (int i = 0; i < MAX_INSTANCES; i++)
-        if (g_inst[i].m == m)
-            c = g_inst[i].c;
-    pthread_mutex_unlock(&g_mu);
-    return c;
-}
-
-uint64_t cl_now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}
-
-uint64_t cl_now_us(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
-}
-
-int64_t cl_wall_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
 uint64_t cl_jitter(cl *c)
 {
     return (uint64_t)rand_r(&c->seed) % CL_JITTER_MS;
@@ -707,7 +652,7 @@ static tern_rc cl_init(tern_module *m, const tern_host_api *api, const tern_conf
     free(name);
     api->log(m, TERN_LOG_LEVEL_INFO, "Cluster name is %s%s", c->cluster_name,
              c->dynamic ? " (generated: consider setting one)" : "");
-    inst_set(m, c);
+    tern_wire_instance_set(m, c);
     *self = c;
     return TERN_OK;
 }
@@ -859,7 +804,7 @@ static tern_rc cl_reload(void *self, const tern_config *conf)
 static void cl_fini(void *self)
 {
     cl *c = self;
-    inst_set(c->m, NULL);
+    tern_wire_instance_set(c->m, NULL);
     c->api->client_info_set(c->m, "connect_urls", NULL, false);
     c->api->client_info_set(c->m, "cluster", NULL, false);
     cl_free(c);

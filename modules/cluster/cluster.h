@@ -122,14 +122,14 @@ struct cl {
     json_t *agg;
 };
 
-uint64_t cl_now_ms(void);
-uint64_t cl_now_us(void);
+#define cl_now_ms tern_wire_now_ms
+#define cl_now_us tern_wire_now_us
 /* Wall clock, ns since the epoch. */
-int64_t cl_wall_ns(void);
+#define cl_wall_ns tern_wire_wall_ns
 /* n-1 random letters and digits, NUL-terminated. Any thread. */
 void cl_random_text(char *out, size_t n);
 /* The state of module m (for a dial that failed before open). */
-cl *cl_instance(tern_module *m);
+#define cl_instance(m) ((cl *)tern_wire_instance(m))
 /* 0..CL_JITTER_MS-1, under mu. */
 uint64_t cl_jitter(cl *c);
 

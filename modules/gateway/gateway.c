@@ -14,60 +14,6 @@
 
 #define GW_VERSION "1.0.0"
 
-/* A dial that never opened is reported without conn_ud: the state is
- * found by module handle (one .so may run as several modules). */
-#define MAX_INSTANCES 8
-static pthread_mutex_t g_mu = PTHREAD_MUTEX_INITIALIZER;
-static struct { tern_module *m; gw *g; } g_inst[MAX_INSTANCES];
-
-static void inst_set(tern_module *m, gw *g)
-{
-    pthread_mutex_lock(&g_mu);
-    for (int i = 0; i < MAX_INSTANCES; i++) {
-        if (g && !g_inst[i].m) {
-            g_inst[i].m = m, g_inst[i].g = g;
-            break;
-        }
-        if (!g && g_inst[i].m == m) {
-            g_inst[i].m = NULL, g_inst[i].g = NULL;
-            break;
-        }
-    }
-    pthread_mutex_unlock(&g_mu);
-}
-
-gw *gw_instance(tern_module *m)
-{
-    gw *g = NULL;
-    pthread_mutex_lock(&g_mu);
-    for (int i = 0; i < MAX_INSTANCES; i++)
-        if (g_inst[i].m == m)
-            g = g_inst[i].g;
-    pthread_mutex_unlock(&g_mu);
-    return g;
-}
-
-uint64_t gw_now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}
-
-uint64_t gw_now_us(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
-}
-
-int64_t gw_wall_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
 void gw_hash(const char *name, char out[GW_HASH_LEN + 1])
 {
     static const char digits[] = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
@@ -473,7 +419,7 @@ static tern_rc gw_init(tern_module *m, const tern_host_api *api, const tern_conf
     api->log(m, TERN_LOG_LEVEL_INFO, "Gateway name is %s", g->conf.name);
     api->log(m, TERN_LOG_LEVEL_INFO, "Listening for gateways connections on %s:%d", g->conf.host,
              g->conf.port);
-    inst_set(m, g);
+    tern_wire_instance_set(m, g);
     *self = g;
     return TERN_OK;
 }
@@ -552,7 +498,7 @@ static tern_rc gw_reload(void *self, const tern_config *conf)
 static void gw_fini(void *self)
 {
     gw *g = self;
-    inst_set(g->m, NULL);
+    tern_wire_instance_set(g->m, NULL);
     gw_free(g);
 }
 

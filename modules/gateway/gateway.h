@@ -122,10 +122,10 @@ struct gw {
     json_t *recent;              /* account -> {subject: ms} plain local subs < 2 s old */
 };
 
-uint64_t gw_now_ms(void);
-uint64_t gw_now_us(void);
-int64_t gw_wall_ns(void);
-gw *gw_instance(tern_module *m);
+#define gw_now_ms tern_wire_now_ms
+#define gw_now_us tern_wire_now_us
+#define gw_wall_ns tern_wire_wall_ns
+#define gw_instance(m) ((gw *)tern_wire_instance(m))
 /* nats-server's 6-character name hash (SHA-256, digits[b % 62]). */
 void gw_hash(const char *name, char out[GW_HASH_LEN + 1]);
 

@@ -115,11 +115,11 @@ struct ln {
     json_t *lds;                 /* account -> its $LDS.<nuid> subject */
 };
 
-uint64_t ln_now_ms(void);
-uint64_t ln_now_us(void);
-int64_t ln_wall_ns(void);
+#define ln_now_ms tern_wire_now_ms
+#define ln_now_us tern_wire_now_us
+#define ln_wall_ns tern_wire_wall_ns
 void ln_random_text(char *out, size_t n);
-ln *ln_instance(tern_module *m);
+#define ln_instance(m) ((ln *)tern_wire_instance(m))
 
 /* The two link protocols, one per side of a connection, because
  * nats-server treats them apart: interest and messages of connections

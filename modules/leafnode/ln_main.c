@@ -14,60 +14,6 @@
 
 #define LN_VERSION "1.0.0"
 
-/* A dial that never opened has no conn_ud: its state is found by module
- * handle (one .so may run as several modules: a map, not a global). */
-#define MAX_INSTANCES 8
-static pthread_mutex_t g_mu = PTHREAD_MUTEX_INITIALIZER;
-static struct { tern_module *m; ln *l; } g_inst[MAX_INSTANCES];
-
-static void inst_set(tern_module *m, ln *l)
-{
-    pthread_mutex_lock(&g_mu);
-    for (int i = 0; i < MAX_INSTANCES; i++) {
-        if (l && !g_inst[i].m) {
-            g_inst[i].m = m, g_inst[i].l = l;
-            break;
-        }
-        if (!l && g_inst[i].m == m) {
-            g_inst[i].m = NULL, g_inst[i].l = NULL;
-            break;
-        }
-    }
-    pthread_mutex_unlock(&g_mu);
-}
-
-ln *ln_instance(tern_module *m)
-{
-    ln *l = NULL;
-    pthread_mutex_lock(&g_mu);
-    for (int i = 0; i < MAX_INSTANCES; i++)
-        if (g_inst[i].m == m)
-            l = g_inst[i].l;
-    pthread_mutex_unlock(&g_mu);
-    return l;
-}
-
-uint64_t ln_now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}
-
-uint64_t ln_now_us(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
-}
-
-int64_t ln_wall_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
 void ln_random_text(char *out, size_t n)
 {
     static const char cs[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
@@ -476,7 +422,7 @@ static tern_rc ln_init(tern_module *m, const tern_host_api *api, const tern_conf
         ln_free(l);
         return rc;
     }
-    inst_set(m, l);
+    tern_wire_instance_set(m, l);
     *self = l;
     return TERN_OK;
 }
@@ -623,7 +569,7 @@ static tern_rc ln_reload(void *self, const tern_config *conf)
 static void ln_fini(void *self)
 {
     ln *l = self;
-    inst_set(l->m, NULL);
+    tern_wire_instance_set(l->m, NULL);
     ln_free(l);
 }
 

@@ -191,4 +191,18 @@ int tern_wire_url_hostport(const char *s, size_t n, int default_port, char **hos
 }
 #endif
 
+/* ---- link module helpers (wire_link.c) ---------------------------------- */
+
+/* Monotonic milliseconds and microseconds; wall-clock nanoseconds. */
+uint64_t tern_wire_now_ms(void);
+uint64_t tern_wire_now_us(void);
+int64_t tern_wire_wall_ns(void);
+
+/* The module's state by its tern_module handle: a dial that never opened
+ * reaches the protocol's closed callback without conn_ud, and one .so
+ * may run as several modules (generations during a reload). state NULL
+ * forgets m. Up to 8 at once; any thread. */
+void tern_wire_instance_set(const void *m, void *state);
+void *tern_wire_instance(const void *m);
+
 #endif
